@@ -98,10 +98,13 @@ type FeatureProfile struct {
 	UniqueCount int64
 }
 
-// WindowPartial is one source partition's mergeable sketches for one window
+// WindowPartial is one source partition's mergeable state for one window
 // (level 1 of the windowing engine). A partial with an empty ModelID is a
 // watermark heartbeat: it only reports the partition's progress.
 type WindowPartial struct {
+	// Family says which service's level 2 merges it (drift, performance,
+	// shadow); the same engine serves them all.
+	Family          string
 	ModelID         string
 	ModelVersion    string
 	Variant         string
@@ -117,6 +120,8 @@ type WindowPartial struct {
 	Count           int64
 	ReferenceID     string
 	Features        []FeatureSketch
+	// Counters are summed by the merge (e.g. labeled, correct, agree).
+	Counters map[string]float64
 }
 
 // FeatureSketch is the mergeable state of one feature in one window.

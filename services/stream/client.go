@@ -1,0 +1,75 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Config is how a service reaches Kafka.
+type Config struct {
+	Brokers  []string `yaml:"brokers"`
+	ClientID string   `yaml:"client_id"`
+	Prefix   string   `yaml:"prefix"`
+}
+
+// Options returns the franz-go options common to every Driftline client.
+// Producers use franz-go's default partitioner (murmur2 on the key, like the
+// Java client), which the co-partitioning of inferences and labels relies on.
+func (c Config) Options(logger *slog.Logger) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(c.Brokers...),
+		kgo.ProducerLinger(5 * time.Millisecond),
+		kgo.RecordRetries(10),
+		kgo.RecordPartitioner(Partitioner()),
+	}
+	if c.ClientID != "" {
+		opts = append(opts, kgo.ClientID(c.ClientID))
+	}
+	if logger != nil {
+		opts = append(opts, kgo.WithLogger(kgoLogger{logger}))
+	}
+	return opts
+}
+
+// kgoLogger forwards franz-go's warnings and errors to slog; its info and
+// debug output is too chatty for a service log.
+type kgoLogger struct{ l *slog.Logger }
+
+func (k kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	switch level {
+	case kgo.LogLevelError:
+		k.l.Error(msg, keyvals...)
+	default:
+		k.l.Warn(msg, keyvals...)
+	}
+}
+
+// Record encodes v (a pointer to a canonical event) as an Avro record for topic.
+func Record(topic, key string, v any) (*kgo.Record, error) {
+	b, err := schemas.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T for %s: %w", v, topic, err)
+	}
+	r := &kgo.Record{Topic: topic, Value: b}
+	if key != "" {
+		r.Key = []byte(key)
+	}
+	return r, nil
+}
+
+// ProduceSync produces records and waits until every one is acknowledged.
+func ProduceSync(ctx context.Context, cl *kgo.Client, rs ...*kgo.Record) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		return fmt.Errorf("produce to %s: %w", rs[0].Topic, err)
+	}
+	return nil
+}

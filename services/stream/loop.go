@@ -1,0 +1,168 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Offsets are positions to commit: topic → partition → next offset to read.
+type Offsets map[string]map[int32]int64
+
+// Set records offset for topic/partition.
+func (o Offsets) Set(topic string, partition int32, offset int64) {
+	if o[topic] == nil {
+		o[topic] = make(map[int32]int64)
+	}
+	o[topic][partition] = offset
+}
+
+// Handler is one service's side of a consume loop. The loop calls it from
+// one goroutine at a time, and holds a lock while a rebalance calls Revoked,
+// so handlers keep their state without locks of their own.
+type Handler interface {
+	// Handle processes the records of one poll.
+	Handle(ctx context.Context, fs kgo.Fetches) error
+	// Flush does the periodic work (closing windows, producing, inserting)
+	// and returns the offsets that are now safe to commit: everything before
+	// them is durably reflected downstream.
+	Flush(ctx context.Context, now time.Time) (Offsets, error)
+	// Revoked forgets partitions another instance now owns.
+	Revoked(topic string, partitions []int32)
+}
+
+// Loop runs a consumer-group client against a Handler: poll, handle, flush,
+// commit, until ctx ends; then a last flush and commit.
+type Loop struct {
+	Client  *kgo.Client
+	Handler Handler
+	// Every bounds the time between flushes when no records arrive.
+	Every time.Duration
+
+	mu sync.Mutex
+}
+
+// GroupOptions are the franz-go options a Loop's client needs: commits are
+// the Loop's (after flush), never automatic, and rebalances wait for the
+// Loop so that revoked state is dropped between polls.
+func (l *Loop) GroupOptions(group string, topics ...string) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topics...),
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsRevoked(l.revoked),
+		kgo.OnPartitionsLost(l.revoked),
+	}
+}
+
+func (l *Loop) revoked(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Commit what is safe before the partitions move, so the new owner
+	// replays as little as possible.
+	if offs, err := l.Handler.Flush(ctx, time.Now()); err == nil {
+		_ = commit(ctx, cl, offs)
+	}
+	for t, ps := range lost {
+		l.Handler.Revoked(t, ps)
+	}
+}
+
+// Run polls until ctx is cancelled. A handler error stops the loop: the
+// offsets of unfinished work stay uncommitted and are replayed on restart.
+func (l *Loop) Run(ctx context.Context) error {
+	every := l.Every
+	if every <= 0 {
+		every = 200 * time.Millisecond
+	}
+	for {
+		pctx, cancel := context.WithTimeout(ctx, every)
+		fs := l.Client.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return l.drain()
+		}
+		var ferr error
+		fs.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && ferr == nil {
+				ferr = fmt.Errorf("fetch %s[%d]: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			if errors.Is(ferr, kgo.ErrClientClosed) {
+				return nil
+			}
+			return ferr
+		}
+		l.mu.Lock()
+		err := l.Handler.Handle(ctx, fs)
+		var offs Offsets
+		if err == nil {
+			offs, err = l.Handler.Flush(ctx, time.Now())
+		}
+		if err == nil {
+			err = commit(ctx, l.Client, offs)
+		}
+		l.mu.Unlock()
+		if err != nil {
+			if ctx.Err() != nil {
+				return l.drain()
+			}
+			return err
+		}
+	}
+}
+
+// drain flushes and commits once more on shutdown, with a fresh deadline
+// since the run context is already cancelled.
+func (l *Loop) drain() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	offs, err := l.Handler.Flush(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("final flush: %w", err)
+	}
+	return commit(ctx, l.Client, offs)
+}
+
+func commit(ctx context.Context, cl *kgo.Client, offs Offsets) error {
+	if len(offs) == 0 {
+		return nil
+	}
+	m := make(map[string]map[int32]kgo.EpochOffset, len(offs))
+	for t, ps := range offs {
+		for p, o := range ps {
+			if o < 0 {
+				continue
+			}
+			if m[t] == nil {
+				m[t] = make(map[int32]kgo.EpochOffset)
+			}
+			m[t][p] = kgo.EpochOffset{Epoch: -1, Offset: o}
+		}
+	}
+	var cerr error
+	cl.CommitOffsetsSync(ctx, m, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && cerr == nil {
+					cerr = fmt.Errorf("commit %s[%d]: %w", t.Topic, p.Partition, e)
+				}
+			}
+		}
+	})
+	return cerr
+}

@@ -1,0 +1,244 @@
+package window
+
+import (
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+)
+
+// Level1 keeps the open windows of the source partitions one instance owns.
+// It is not safe for concurrent use; a consumer loop owns it.
+type Level1[A any] struct {
+	cfg    Config
+	newAcc func(Key) A
+	parts  map[int32]*partition[A]
+}
+
+type partition[A any] struct {
+	maxEvent  time.Time
+	watermark time.Time
+	lastSeen  time.Time // processing time of the last record
+	next      int64     // offset after the last record seen
+	open      map[Key]*slot[A]
+	handed    map[Key]*slot[A] // handed over, kept for revisions until Retain
+	late      int64            // events too late even for a revision
+	reported  time.Time        // watermark in the last heartbeat
+	reportAt  time.Time        // processing time of the last heartbeat
+}
+
+type slot[A any] struct {
+	acc       A
+	minOffset int64
+	revision  int32
+	late      int64
+	dirty     bool // changed by late events since it was handed over
+	emitted   bool
+}
+
+// Partial is a window one partition hands over to level 2.
+type Partial[A any] struct {
+	Key        Key
+	Partition  int32
+	Acc        A
+	Revision   int32
+	LateEvents int64
+	Watermark  time.Time
+}
+
+// Heartbeat reports a partition's watermark to level 2.
+type Heartbeat struct {
+	Partition int32
+	Watermark time.Time
+}
+
+// NewLevel1 returns an engine creating accumulators with newAcc.
+func NewLevel1[A any](cfg Config, newAcc func(Key) A) *Level1[A] {
+	return &Level1[A]{cfg: cfg.withDefaults(), newAcc: newAcc, parts: make(map[int32]*partition[A])}
+}
+
+func (l *Level1[A]) part(p int32) *partition[A] {
+	ps := l.parts[p]
+	if ps == nil {
+		ps = &partition[A]{open: make(map[Key]*slot[A]), handed: make(map[Key]*slot[A]), next: -1}
+		l.parts[p] = ps
+	}
+	return ps
+}
+
+// Add routes one record of partition p at offset, with event time t, to its
+// window and returns the accumulator to update. ok is false when the event is
+// later than the retention of its window: it is then only counted.
+// k.Start and k.End are filled in from t.
+func (l *Level1[A]) Add(p int32, offset int64, k Key, t, now time.Time) (acc A, ok bool) {
+	ps := l.part(p)
+	ps.lastSeen = now
+	if offset+1 > ps.next {
+		ps.next = offset + 1
+	}
+	k.Start, k.End = Bounds(t, l.cfg.Size(k.ModelID))
+	if !l.cfg.ManualWatermark && t.After(ps.maxEvent) {
+		ps.maxEvent = t
+		if wm := t.Add(-l.cfg.OutOfOrderness); wm.After(ps.watermark) {
+			ps.watermark = wm
+		}
+	}
+	if s, open := ps.open[k]; open {
+		return s.acc, true
+	}
+	if s, handed := ps.handed[k]; handed {
+		s.late++
+		s.dirty = true
+		return s.acc, true
+	}
+	if !k.End.Add(l.cfg.Lateness).After(ps.watermark) {
+		// Already past its window and never seen here: a new partial
+		// would replace nothing at level 2, but its window may be finished
+		// there; let it through as a revision unless it is past retention.
+		if !k.End.Add(l.cfg.Lateness + l.cfg.Retain).After(ps.watermark) {
+			ps.late++
+			var zero A
+			return zero, false
+		}
+		s := &slot[A]{acc: l.newAcc(k), minOffset: offset, late: 1, dirty: true}
+		ps.handed[k] = s
+		return s.acc, true
+	}
+	s := &slot[A]{acc: l.newAcc(k), minOffset: offset}
+	ps.open[k] = s
+	return s.acc, true
+}
+
+// Advance moves partition p's watermark to wm if that is later, for engines
+// with ManualWatermark.
+func (l *Level1[A]) Advance(p int32, wm, now time.Time) {
+	ps := l.part(p)
+	ps.lastSeen = now
+	if wm.After(ps.watermark) {
+		ps.watermark = wm
+	}
+}
+
+// Flush hands over every window whose end plus lateness the partition's
+// watermark has passed, re-emits revised windows, advances idle partitions
+// by the clock and returns the heartbeats level 2 needs to close windows.
+func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
+	var out []Partial[A]
+	var hbs []Heartbeat
+	for p, ps := range l.parts {
+		if !ps.lastSeen.IsZero() && now.Sub(ps.lastSeen) >= l.cfg.IdleTimeout {
+			if wm := now.Add(-l.cfg.OutOfOrderness); wm.After(ps.watermark) {
+				ps.watermark = wm
+			}
+		}
+		closed := false
+		for k, s := range ps.open {
+			if k.End.Add(l.cfg.Lateness).After(ps.watermark) {
+				continue
+			}
+			delete(ps.open, k)
+			ps.handed[k] = s
+			s.emitted = true
+			out = append(out, Partial[A]{Key: k, Partition: p, Acc: s.acc, Revision: s.revision, LateEvents: s.late, Watermark: ps.watermark})
+			closed = true
+		}
+		for k, s := range ps.handed {
+			// A revision still owed is emitted before retention drops the
+			// window, or the late events in it would be lost.
+			if s.dirty {
+				s.dirty = false
+				if s.emitted {
+					s.revision++
+				}
+				s.emitted = true
+				out = append(out, Partial[A]{Key: k, Partition: p, Acc: s.acc, Revision: s.revision, LateEvents: s.late, Watermark: ps.watermark})
+				closed = true
+			}
+			if !k.End.Add(l.cfg.Lateness + l.cfg.Retain).After(ps.watermark) {
+				delete(ps.handed, k)
+			}
+		}
+		if ps.watermark.After(ps.reported) && (closed || now.Sub(ps.reportAt) >= time.Second) {
+			ps.reported, ps.reportAt = ps.watermark, now
+			hbs = append(hbs, Heartbeat{Partition: p, Watermark: ps.watermark})
+		}
+	}
+	return out, hbs
+}
+
+// Committable returns the offset partition p may be committed up to: the
+// oldest record still in an open window, or after the last record seen.
+// -1 means nothing was seen yet.
+func (l *Level1[A]) Committable(p int32) int64 {
+	ps := l.parts[p]
+	if ps == nil {
+		return -1
+	}
+	min := ps.next
+	for _, s := range ps.open {
+		if s.minOffset < min {
+			min = s.minOffset
+		}
+	}
+	return min
+}
+
+// Partitions returns the partitions with state.
+func (l *Level1[A]) Partitions() []int32 {
+	ps := make([]int32, 0, len(l.parts))
+	for p := range l.parts {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// Watermark returns partition p's watermark.
+func (l *Level1[A]) Watermark(p int32) time.Time {
+	if ps := l.parts[p]; ps != nil {
+		return ps.watermark
+	}
+	return time.Time{}
+}
+
+// DroppedLate returns how many events of partition p came too late even for
+// a revision.
+func (l *Level1[A]) DroppedLate(p int32) int64 {
+	if ps := l.parts[p]; ps != nil {
+		return ps.late
+	}
+	return 0
+}
+
+// Revoke forgets partitions this instance no longer owns; their open windows
+// are replayed from the committed offsets by the new owner.
+func (l *Level1[A]) Revoke(ps ...int32) {
+	for _, p := range ps {
+		delete(l.parts, p)
+	}
+}
+
+// Assign registers partitions this instance now owns, so that an owned
+// partition that never sees a record still advances by the clock.
+func (l *Level1[A]) Assign(now time.Time, ps ...int32) {
+	for _, p := range ps {
+		s := l.part(p)
+		if s.lastSeen.IsZero() {
+			s.lastSeen = now
+		}
+	}
+}
+
+// Envelope returns the WindowPartial header of p, without family state.
+func (p Partial[A]) Envelope(topic string, partitions int32) schemas.WindowPartial {
+	return schemas.WindowPartial{
+		Family: p.Key.Family, ModelID: p.Key.ModelID, ModelVersion: p.Key.ModelVersion,
+		Variant: p.Key.Variant, Segment: p.Key.Segment,
+		WindowStart: p.Key.Start, WindowEnd: p.Key.End,
+		SourceTopic: topic, SourcePartition: p.Partition, PartitionCount: partitions,
+		Watermark: p.Watermark, Revision: p.Revision, LateEvents: p.LateEvents,
+	}
+}
+
+// Envelope returns the heartbeat partial for h.
+func (h Heartbeat) Envelope(topic string, partitions int32) schemas.WindowPartial {
+	return schemas.WindowPartial{SourceTopic: topic, SourcePartition: h.Partition, PartitionCount: partitions, Watermark: h.Watermark}
+}

@@ -1,0 +1,162 @@
+package window
+
+import (
+	"sort"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+)
+
+// Level2 merges the partials of all source partitions. It is not safe for
+// concurrent use; a consumer loop owns it.
+type Level2 struct {
+	family    string
+	lateness  time.Duration
+	retain    time.Duration
+	count     int32               // source partitions
+	marks     map[int32]time.Time // source partition → watermark
+	windows   map[Key]*merge
+	minOffset map[int32]int64 // partials partition → next offset if nothing pending
+}
+
+type merge struct {
+	parts    map[int32]schemas.WindowPartial
+	offsets  map[int32]int64 // partials partition → oldest record of this window
+	done     bool
+	revision int32
+	dirty    bool
+}
+
+// Final is a window ready to be computed: the latest partial of each source
+// partition that sent one, and the window's revision (0 the first time, then
+// one more for each late update).
+type Final struct {
+	Key      Key
+	Partials []schemas.WindowPartial
+	Revision int32
+}
+
+// NewLevel2 merges partials of family; others are ignored.
+func NewLevel2(family string, cfg Config) *Level2 {
+	cfg = cfg.withDefaults()
+	return &Level2{
+		family:    family,
+		lateness:  cfg.Lateness,
+		retain:    cfg.Retain,
+		marks:     make(map[int32]time.Time),
+		windows:   make(map[Key]*merge),
+		minOffset: make(map[int32]int64),
+	}
+}
+
+// KeyOf returns the window key of a partial.
+func KeyOf(p *schemas.WindowPartial) Key {
+	return Key{Family: p.Family, ModelID: p.ModelID, ModelVersion: p.ModelVersion, Variant: p.Variant,
+		Segment: p.Segment, Start: p.WindowStart.UTC(), End: p.WindowEnd.UTC()}
+}
+
+// Add takes one partial (or heartbeat) read from partials partition pp at
+// offset.
+func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial) {
+	if offset+1 > l.minOffset[pp] {
+		l.minOffset[pp] = offset + 1
+	}
+	if p.PartitionCount > l.count {
+		l.count = p.PartitionCount
+	}
+	if p.Watermark.After(l.marks[p.SourcePartition]) {
+		l.marks[p.SourcePartition] = p.Watermark
+	}
+	if p.ModelID == "" || p.Family != l.family {
+		return
+	}
+	k := KeyOf(&p)
+	m := l.windows[k]
+	if m == nil {
+		m = &merge{parts: make(map[int32]schemas.WindowPartial), offsets: make(map[int32]int64)}
+		l.windows[k] = m
+	}
+	if old, ok := m.parts[p.SourcePartition]; ok && old.Revision > p.Revision {
+		return // a replay of an older revision
+	}
+	m.parts[p.SourcePartition] = p
+	if _, ok := m.offsets[pp]; !ok {
+		m.offsets[pp] = offset
+	}
+	if m.done {
+		m.dirty = true
+	}
+}
+
+// passed reports whether every source partition's watermark is past t.
+func (l *Level2) passed(t time.Time) bool {
+	if l.count == 0 {
+		return false
+	}
+	for p := int32(0); p < l.count; p++ {
+		if l.marks[p].Before(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// Ready returns the windows that every source partition has passed, and the
+// revised windows that late partials changed, oldest first.
+func (l *Level2) Ready() []Final {
+	var out []Final
+	for k, m := range l.windows {
+		switch {
+		case !m.done && l.passed(k.End.Add(l.lateness)):
+			m.done = true
+		case m.done && m.dirty:
+			m.revision++
+		case m.done && l.passed(k.End.Add(l.lateness+l.retain)):
+			delete(l.windows, k)
+			continue
+		default:
+			continue
+		}
+		m.dirty = false
+		m.offsets = map[int32]int64{}
+		f := Final{Key: k, Revision: m.revision}
+		for _, p := range m.parts {
+			f.Partials = append(f.Partials, p)
+		}
+		sort.Slice(f.Partials, func(i, j int) bool { return f.Partials[i].SourcePartition < f.Partials[j].SourcePartition })
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Key.Start.Equal(out[j].Key.Start) {
+			return out[i].Key.Start.Before(out[j].Key.Start)
+		}
+		return out[i].Key.ModelID+out[i].Key.Variant < out[j].Key.ModelID+out[j].Key.Variant
+	})
+	return out
+}
+
+// Committable returns the offset partials partition pp may be committed up
+// to: the oldest partial of a window not yet finished.
+func (l *Level2) Committable(pp int32) int64 {
+	min, ok := l.minOffset[pp]
+	if !ok {
+		return -1
+	}
+	for _, m := range l.windows {
+		if o, ok := m.offsets[pp]; ok && o < min {
+			min = o
+		}
+	}
+	return min
+}
+
+// Watermark returns the lowest watermark over the source partitions.
+func (l *Level2) Watermark() time.Time {
+	var min time.Time
+	for p := int32(0); p < l.count; p++ {
+		if w := l.marks[p]; min.IsZero() || w.Before(min) {
+			min = w
+		}
+	}
+	return min
+}

@@ -1,0 +1,81 @@
+// Package window is Driftline's two-level event-time windowing engine.
+//
+// Level 1 runs beside a consumer of a keyed topic: per source partition it
+// keeps a watermark (max event time − allowed out-of-orderness) and one
+// accumulator per open tumbling window, and hands a window over as soon as
+// the partition's watermark passes its end plus the allowed lateness. Level 2
+// merges the handed-over partials of all source partitions and finishes a
+// window once every partition's watermark has passed it. Splitting the work
+// this way lets one hot model scale past one partition, and because level 2
+// keeps only the latest partial per (window, source partition), a replay
+// after a crash recomputes the same partials and never double-counts.
+package window
+
+import (
+	"time"
+)
+
+// Key identifies one window of one series.
+type Key struct {
+	Family       string
+	ModelID      string
+	ModelVersion string
+	Variant      string
+	Segment      string
+	Start        time.Time
+	End          time.Time
+}
+
+// Config sets the engine's timing. Zero values take the defaults.
+type Config struct {
+	// Size returns the window size for a model; nil means DefaultSize.
+	Size func(modelID string) time.Duration
+	// OutOfOrderness is how far behind the newest event an event may arrive
+	// and still count as on time.
+	OutOfOrderness time.Duration
+	// Lateness is how long after its end (in watermark time) a window stays
+	// open.
+	Lateness time.Duration
+	// Retain is how long a handed-over window is kept so that a late event
+	// re-emits it with a higher revision; later than that, late events are
+	// only counted.
+	Retain time.Duration
+	// IdleTimeout is how long (processing time) a partition may see no
+	// records before its watermark advances with the clock, so an idle
+	// partition does not hold every window open.
+	IdleTimeout time.Duration
+	// ManualWatermark leaves the watermark to Advance instead of deriving it
+	// from the event times given to Add, for services whose windows are in
+	// one time (prediction time) but close by another (label arrival).
+	ManualWatermark bool
+}
+
+// Defaults.
+const (
+	DefaultSize           = 5 * time.Minute
+	DefaultOutOfOrderness = 30 * time.Second
+	DefaultRetain         = time.Hour
+	DefaultIdleTimeout    = 30 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.Size == nil {
+		c.Size = func(string) time.Duration { return DefaultSize }
+	}
+	if c.OutOfOrderness == 0 {
+		c.OutOfOrderness = DefaultOutOfOrderness
+	}
+	if c.Retain == 0 {
+		c.Retain = DefaultRetain
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	return c
+}
+
+// Bounds returns the tumbling window of size that holds t.
+func Bounds(t time.Time, size time.Duration) (start, end time.Time) {
+	start = t.UTC().Truncate(size)
+	return start, start.Add(size)
+}

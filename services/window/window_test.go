@@ -1,0 +1,214 @@
+package window
+
+import (
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+)
+
+type counter struct{ n int }
+
+var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func cfg() Config {
+	return Config{Size: func(string) time.Duration { return time.Minute }, OutOfOrderness: 5 * time.Second, IdleTimeout: time.Hour, Retain: 10 * time.Minute}
+}
+
+func TestLevel1ClosesWindowWhenWatermarkPasses(t *testing.T) {
+	l := NewLevel1(cfg(), func(Key) *counter { return &counter{} })
+	now := time.Now()
+	add := func(off int64, at time.Duration) {
+		if c, ok := l.Add(0, off, Key{ModelID: "m"}, t0.Add(at), now); ok {
+			c.n++
+		}
+	}
+	add(0, 10*time.Second)
+	add(1, 50*time.Second)
+	add(2, 62*time.Second) // watermark 57 s: the first window is still open
+	if parts, _ := l.Flush(now); len(parts) != 0 {
+		t.Fatalf("handed over %d windows before the watermark passed", len(parts))
+	}
+	if got := l.Committable(0); got != 0 {
+		t.Errorf("committable = %d, want 0 (first window open)", got)
+	}
+	add(3, 66*time.Second) // watermark 61 s
+	parts, hbs := l.Flush(now)
+	if len(parts) != 1 || parts[0].Acc.n != 2 || !parts[0].Key.Start.Equal(t0) || parts[0].Revision != 0 {
+		t.Fatalf("partials = %+v, want the first window with 2 events", parts)
+	}
+	if len(hbs) != 1 || !hbs[0].Watermark.Equal(t0.Add(61*time.Second)) {
+		t.Errorf("heartbeats = %+v", hbs)
+	}
+	if got := l.Committable(0); got != 2 {
+		t.Errorf("committable = %d, want 2 (oldest record of the open window)", got)
+	}
+	// A late event for the handed-over window re-emits it as revision 1.
+	add(4, 30*time.Second)
+	parts, _ = l.Flush(now)
+	if len(parts) != 1 || parts[0].Acc.n != 3 || parts[0].Revision != 1 || parts[0].LateEvents != 1 {
+		t.Fatalf("revision = %+v, want the first window again with 3 events, revision 1", parts)
+	}
+}
+
+func TestLevel1DropsEventsPastRetention(t *testing.T) {
+	l := NewLevel1(cfg(), func(Key) *counter { return &counter{} })
+	now := time.Now()
+	l.Add(0, 0, Key{ModelID: "m"}, t0.Add(time.Hour), now)
+	if _, ok := l.Add(0, 1, Key{ModelID: "m"}, t0, now); ok {
+		t.Fatal("an event older than the retention was accepted")
+	}
+	if l.DroppedLate(0) != 1 {
+		t.Errorf("dropped = %d, want 1", l.DroppedLate(0))
+	}
+}
+
+func TestLevel1IdlePartitionAdvancesWithClock(t *testing.T) {
+	c := cfg()
+	c.IdleTimeout = time.Second
+	l := NewLevel1(c, func(Key) *counter { return &counter{} })
+	now := t0.Add(time.Hour)
+	l.Add(0, 0, Key{ModelID: "m"}, t0, now)
+	if parts, _ := l.Flush(now); len(parts) != 0 {
+		t.Fatal("closed before the idle timeout")
+	}
+	if parts, _ := l.Flush(now.Add(2 * time.Second)); len(parts) != 1 {
+		t.Fatal("idle partition did not advance")
+	}
+}
+
+// Any partitioning and interleaving of the same events gives the same
+// finished windows.
+func TestLevel2SameResultForAnyPartitioning(t *testing.T) {
+	type ev struct {
+		at    time.Duration
+		model string
+	}
+	var evs []ev
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		evs = append(evs, ev{time.Duration(r.IntN(600)) * time.Second, []string{"a", "b"}[r.IntN(2)]})
+	}
+	sort.Slice(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
+	run := func(parts int, seed uint64) map[Key]int {
+		r := rand.New(rand.NewPCG(seed, 3))
+		l1 := NewLevel1(cfg(), func(Key) *counter { return &counter{} })
+		l2 := NewLevel2("drift", cfg())
+		byPart := make([][]ev, parts)
+		for _, e := range evs {
+			p := r.IntN(parts)
+			byPart[p] = append(byPart[p], e)
+		}
+		for _, es := range byPart { // bounded disorder within a partition
+			for i := range es {
+				if j := i + r.IntN(3); j < len(es) && es[j].at-es[i].at < 5*time.Second {
+					es[i], es[j] = es[j], es[i]
+				}
+			}
+		}
+		now := time.Now()
+		offset := int64(0)
+		out := map[Key]int{}
+		collect := func() {
+			ps, hbs := l1.Flush(now)
+			for _, p := range ps {
+				wp := p.Envelope("in", int32(parts))
+				wp.Counters = map[string]float64{"n": float64(p.Acc.n)}
+				offset++
+				l2.Add(0, offset, wp)
+			}
+			for _, h := range hbs {
+				offset++
+				l2.Add(0, offset, h.Envelope("in", int32(parts)))
+			}
+			for _, f := range l2.Ready() {
+				n := 0
+				for _, p := range f.Partials {
+					n += int(p.Counters["n"])
+				}
+				out[f.Key] = n
+			}
+		}
+		idx := make([]int, parts)
+		for done := 0; done < len(evs); {
+			p := r.IntN(parts)
+			if idx[p] >= len(byPart[p]) {
+				continue
+			}
+			e := byPart[p][idx[p]]
+			idx[p]++
+			done++
+			if c, ok := l1.Add(int32(p), int64(idx[p]), Key{Family: "drift", ModelID: e.model}, t0.Add(e.at), now); ok {
+				c.n++
+			}
+			if r.IntN(50) == 0 {
+				collect()
+			}
+		}
+		// Close everything: every partition sees a far-future event.
+		for p := 0; p < parts; p++ {
+			l1.Add(int32(p), 1<<40, Key{Family: "drift", ModelID: "z"}, t0.Add(2*time.Hour), now)
+		}
+		collect()
+		for k := range out {
+			if k.ModelID == "z" {
+				delete(out, k)
+			}
+		}
+		return out
+	}
+	want := run(1, 1)
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	if total != len(evs) || len(want) != 20 {
+		t.Fatalf("single partition: %d events in %d windows, want %d in 20", total, len(want), len(evs))
+	}
+	for _, parts := range []int{2, 3, 7} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			got := run(parts, seed)
+			if len(got) != len(want) {
+				t.Fatalf("%d partitions seed %d: %d windows, want %d", parts, seed, len(got), len(want))
+			}
+			for k, n := range want {
+				if got[k] != n {
+					t.Errorf("%d partitions seed %d: window %v has %d events, want %d", parts, seed, k, got[k], n)
+				}
+			}
+		}
+	}
+}
+
+func TestLevel2WaitsForEveryPartition(t *testing.T) {
+	l2 := NewLevel2("drift", cfg())
+	p := schemas.WindowPartial{Family: "drift", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
+		SourcePartition: 0, PartitionCount: 2, Watermark: t0.Add(2 * time.Minute)}
+	l2.Add(0, 0, p)
+	if len(l2.Ready()) != 0 {
+		t.Fatal("finished a window partition 1 has not passed")
+	}
+	if got := l2.Committable(0); got != 0 {
+		t.Errorf("committable = %d, want 0", got)
+	}
+	l2.Add(0, 1, schemas.WindowPartial{SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
+	if fs := l2.Ready(); len(fs) != 1 || len(fs[0].Partials) != 1 {
+		t.Fatalf("ready = %+v, want the window with partition 0's partial", fs)
+	}
+	if got := l2.Committable(0); got != 2 {
+		t.Errorf("committable after finishing = %d, want 2", got)
+	}
+	// A newer revision from partition 0 re-finishes the window as revision 1;
+	// a replay of the older revision changes nothing.
+	p.Revision, p.Count = 1, 5
+	l2.Add(0, 2, p)
+	old := p
+	old.Revision, old.Count = 0, 1
+	l2.Add(0, 3, old)
+	fs := l2.Ready()
+	if len(fs) != 1 || fs[0].Revision != 1 || fs[0].Partials[0].Count != 5 {
+		t.Fatalf("revision = %+v", fs)
+	}
+}

@@ -1,0 +1,116 @@
+// Package aggregate runs the windowing engine over Kafka: level 1 turns a
+// consumer's records into WindowPartials on the partials topic, level 2
+// merges them into finished windows, computes metrics, writes them to
+// ClickHouse and driftline.metrics, and commits only after both.
+package aggregate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/services/window"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Accumulator is one window's family state at level 1.
+type Accumulator interface {
+	// Fill writes the state into the partial (Features, Counters, ReferenceID).
+	Fill(p *schemas.WindowPartial)
+}
+
+// Router is a service's level-1 logic: it reads one record and updates the
+// windows it belongs to through eng.
+type Router[A Accumulator] interface {
+	Route(r *kgo.Record, eng *window.Level1[A], now time.Time) error
+	// Flush writes what the router buffered and returns, per topic and
+	// partition, the offset before which records are durably handled and
+	// not still needed (e.g. by unpaired predictions); nil when only open
+	// windows hold records.
+	Flush(ctx context.Context) (stream.Offsets, error)
+}
+
+// Level1 is a stream.Handler that feeds a Router and publishes partials.
+type Level1[A Accumulator] struct {
+	Engine   *window.Level1[A]
+	Router   Router[A]
+	Producer *kgo.Client
+	Topics   stream.Topics
+	// Source is the topic whose partitions the watermarks are kept for;
+	// SourcePartitions is its partition count, PartialsPartitions the
+	// partials topic's.
+	Source             string
+	SourcePartitions   int32
+	PartialsPartitions int32
+}
+
+// Handle routes every record of a poll.
+func (l *Level1[A]) Handle(ctx context.Context, fs kgo.Fetches) error {
+	now := time.Now()
+	var err error
+	fs.EachRecord(func(r *kgo.Record) {
+		if err == nil {
+			err = l.Router.Route(r, l.Engine, now)
+		}
+	})
+	return err
+}
+
+// Flush publishes finished partials and heartbeats and returns what may be
+// committed.
+func (l *Level1[A]) Flush(ctx context.Context, now time.Time) (stream.Offsets, error) {
+	parts, hbs := l.Engine.Flush(now)
+	var rs []*kgo.Record
+	for _, p := range parts {
+		wp := p.Envelope(l.Source, l.SourcePartitions)
+		p.Acc.Fill(&wp)
+		r, err := stream.Record(l.Topics.Partials(), wp.ModelID, &wp)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	for _, h := range hbs {
+		wp := h.Envelope(l.Source, l.SourcePartitions)
+		for pp := int32(0); pp < l.PartialsPartitions; pp++ {
+			r, err := stream.Record(l.Topics.Partials(), "", &wp)
+			if err != nil {
+				return nil, err
+			}
+			r.Partition = pp
+			rs = append(rs, r)
+		}
+	}
+	if err := stream.ProduceSync(ctx, l.Producer, rs...); err != nil {
+		return nil, fmt.Errorf("publish partials: %w", err)
+	}
+	// Only the source topic's records sit in windows; the router says how
+	// far every consumed topic is safe (for the source topic the earlier of
+	// the two wins).
+	offs, err := l.Router.Flush(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if offs == nil {
+		offs = stream.Offsets{}
+	}
+	for _, p := range l.Engine.Partitions() {
+		o := l.Engine.Committable(p)
+		if h, held := offs[l.Source][p]; held && h < o {
+			o = h
+		}
+		if o >= 0 {
+			offs.Set(l.Source, p, o)
+		}
+	}
+	return offs, nil
+}
+
+// Revoked drops the state of partitions that moved away.
+func (l *Level1[A]) Revoked(topic string, ps []int32) {
+	if topic == l.Source {
+		l.Engine.Revoke(ps...)
+	}
+}

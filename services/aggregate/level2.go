@@ -1,0 +1,136 @@
+package aggregate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/services/window"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Computer turns a finished window into metrics.
+type Computer interface {
+	Compute(ctx context.Context, f window.Final) ([]schemas.MetricWindow, error)
+}
+
+// Level2 is a stream.Handler over the partials topic for one family.
+type Level2 struct {
+	Engine   *window.Level2
+	Computer Computer
+	Producer *kgo.Client
+	Store    store.Store
+	Topics   stream.Topics
+	// OnMetrics, if set, sees every metric written (for progress output).
+	OnMetrics func([]schemas.MetricWindow)
+
+	parts map[int32]bool
+}
+
+// Handle feeds partials to the engine. A record that does not decode is a
+// bug in a Driftline service, not bad user input, so it stops the loop.
+func (l *Level2) Handle(ctx context.Context, fs kgo.Fetches) error {
+	if l.parts == nil {
+		l.parts = make(map[int32]bool)
+	}
+	var err error
+	fs.EachRecord(func(r *kgo.Record) {
+		if err != nil {
+			return
+		}
+		var p schemas.WindowPartial
+		if e := schemas.Unmarshal(r.Value, &p); e != nil {
+			err = fmt.Errorf("decode partial %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, e)
+			return
+		}
+		l.parts[r.Partition] = true
+		l.Engine.Add(r.Partition, r.Offset, p)
+	})
+	return err
+}
+
+// Flush computes the finished windows, writes their metrics to ClickHouse
+// (deduplicated by window and revision) and to the metrics topic, and only
+// then lets their partials be committed.
+func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, error) {
+	var all []schemas.MetricWindow
+	for _, f := range l.Engine.Ready() {
+		ms, err := l.Computer.Compute(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("compute window %s %s %s: %w", f.Key.Family, f.Key.ModelID, f.Key.Start.Format(time.RFC3339), err)
+		}
+		for i := range ms {
+			ms[i].ComputedAt = now.UTC()
+			ms[i].Revision = f.Revision
+		}
+		all = append(all, ms...)
+	}
+	if len(all) > 0 {
+		if err := WriteMetrics(ctx, l.Store, l.Producer, l.Topics, all); err != nil {
+			return nil, err
+		}
+		if l.OnMetrics != nil {
+			l.OnMetrics(all)
+		}
+	}
+	offs := stream.Offsets{}
+	for p := range l.parts {
+		if o := l.Engine.Committable(p); o >= 0 {
+			offs.Set(l.Topics.Partials(), p, o)
+		}
+	}
+	return offs, nil
+}
+
+// Revoked needs nothing: level 2 keeps every partial it has read, and a new
+// owner of a partials partition replays it from the committed offset.
+func (l *Level2) Revoked(string, []int32) {}
+
+// WriteMetrics inserts metric rows with a token derived from their windows
+// and revisions, so a retry after a failure is absorbed, then produces them
+// to the metrics topic keyed by model.
+func WriteMetrics(ctx context.Context, st store.Store, pr *kgo.Client, t stream.Topics, ms []schemas.MetricWindow) error {
+	h := sha256.New()
+	rows := make([]store.Row, 0, len(ms))
+	rs := make([]*kgo.Record, 0, len(ms))
+	for i := range ms {
+		m := &ms[i]
+		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%s|%s|%s|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
+			m.Family, m.WindowStart.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision)
+		rows = append(rows, MetricRow(m))
+		r, err := stream.Record(t.Metrics(), m.ModelID, m)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
+	}
+	token := "metrics-" + hex.EncodeToString(h.Sum(nil))
+	if err := st.Insert(ctx, "metrics", token, rows); err != nil {
+		return fmt.Errorf("insert %d metrics: %w", len(rows), err)
+	}
+	return stream.ProduceSync(ctx, pr, rs...)
+}
+
+// MetricRow is the metrics-table row of m.
+func MetricRow(m *schemas.MetricWindow) store.Row {
+	row := store.Row{
+		"model_id": m.ModelID, "model_version": m.ModelVersion, "variant": m.Variant, "segment": m.Segment,
+		"window_start": m.WindowStart, "window_end": m.WindowEnd, "family": m.Family, "feature": m.Feature,
+		"metric": m.Metric, "value": m.Value, "detected": m.Detected,
+		"sample_count": uint64(max(m.SampleCount, 0)), "reference_count": uint64(max(m.ReferenceCount, 0)),
+		"reference_id": m.ReferenceID, "computed_at": m.ComputedAt, "revision": uint32(max(m.Revision, 0)),
+		"threshold": nil, "p_value": nil,
+	}
+	if m.Threshold != nil {
+		row["threshold"] = *m.Threshold
+	}
+	if m.PValue != nil {
+		row["p_value"] = *m.PValue
+	}
+	return row
+}

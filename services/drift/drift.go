@@ -1,0 +1,191 @@
+// Package drift is the drift-aggregator's logic: level 1 sketches every
+// feature of every inference per window against the model's reference
+// profile; level 2 merges the sketches of all partitions and computes the
+// drift, quality and ops statistics of each finished window.
+//
+// Besides each statistic, every feature gets a drift_score row: the value,
+// threshold and verdict of the feature's default test (chosen as Evidently
+// does, by kind, cardinality and reference size).
+package drift
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/stats"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/services/window"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// DatasetDriftThreshold is the share of drifted features at which the
+// dataset counts as drifted (Evidently's default).
+const DatasetDriftThreshold = 0.5
+
+// Acc is one window's sketches at level 1.
+type Acc struct {
+	ref        *schemas.ReferenceProfile
+	count      int64
+	latencySum float64
+	sketches   []*stats.Sketch // aligned with ref.Features
+}
+
+// NewAcc returns the accumulator factory for level 1: each window sketches
+// against the profile current when it opened.
+func NewAcc(refs *References) func(window.Key) *Acc {
+	return func(k window.Key) *Acc {
+		a := &Acc{ref: refs.For(k.ModelID, k.ModelVersion)}
+		if a.ref != nil {
+			a.sketches = make([]*stats.Sketch, len(a.ref.Features))
+			for i := range a.ref.Features {
+				a.sketches[i] = stats.NewSketch(&a.ref.Features[i])
+			}
+		}
+		return a
+	}
+}
+
+func (a *Acc) add(e *schemas.InferenceEvent) {
+	a.count++
+	a.latencySum += e.LatencyMS
+	if a.ref == nil {
+		return
+	}
+	for i := range a.ref.Features {
+		a.sketches[i].Add(e.Features[a.ref.Features[i].Name])
+	}
+}
+
+// Fill implements aggregate.Accumulator.
+func (a *Acc) Fill(p *schemas.WindowPartial) {
+	p.Count = a.count
+	p.Counters = map[string]float64{"events": float64(a.count), "latency_ms_sum": a.latencySum}
+	if a.ref == nil {
+		return
+	}
+	p.ReferenceID = a.ref.ReferenceID
+	p.Features = make([]schemas.FeatureSketch, len(a.sketches))
+	for i, s := range a.sketches {
+		p.Features[i] = s.State()
+	}
+}
+
+// Router is the level-1 side: it reads canonical inferences.
+type Router struct {
+	// Undecodable counts inference records that did not decode; the adapter
+	// writes that topic, so any is a bug, but it must not stop the stream.
+	Undecodable int64
+}
+
+// Route adds one inference to its window.
+func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time) error {
+	var e schemas.InferenceEvent
+	if err := schemas.Unmarshal(rec.Value, &e); err != nil {
+		r.Undecodable++
+		return nil
+	}
+	k := window.Key{Family: schemas.FamilyDrift, ModelID: e.ModelID, ModelVersion: e.ModelVersion, Variant: e.Variant}
+	if a, ok := eng.Add(rec.Partition, rec.Offset, k, e.EventTime, now); ok {
+		a.add(&e)
+	}
+	return nil
+}
+
+// Flush implements aggregate.Router: only open windows hold records.
+func (r *Router) Flush(context.Context) (stream.Offsets, error) { return nil, nil }
+
+// Computer is the level-2 side.
+type Computer struct {
+	Refs *References
+}
+
+// Compute merges the partials of a finished window and compares each
+// feature with the reference.
+func (c *Computer) Compute(_ context.Context, f window.Final) ([]schemas.MetricWindow, error) {
+	base := schemas.MetricWindow{
+		ModelID: f.Key.ModelID, ModelVersion: f.Key.ModelVersion, Variant: f.Key.Variant, Segment: f.Key.Segment,
+		WindowStart: f.Key.Start, WindowEnd: f.Key.End,
+	}
+	var events, latency float64
+	var late int64
+	refID := ""
+	for _, p := range f.Partials {
+		events += p.Counters["events"]
+		latency += p.Counters["latency_ms_sum"]
+		late += p.LateEvents
+		if p.ReferenceID != "" {
+			refID = p.ReferenceID // partials of one window share the profile unless it changed mid-window; the newest wins
+		}
+	}
+	out := []schemas.MetricWindow{
+		metric(base, schemas.FamilyOps, "", "event_count", events, int64(events)),
+		metric(base, schemas.FamilyOps, "", "late_events", float64(late), int64(events)),
+	}
+	if events > 0 {
+		out = append(out, metric(base, schemas.FamilyOps, "", "latency_ms_mean", latency/events, int64(events)))
+	}
+	ref := c.Refs.ByID(refID)
+	if ref == nil {
+		return out, nil
+	}
+	base.ReferenceID = ref.ReferenceID
+	base.ReferenceCount = ref.RowCount
+	var verdicts []bool
+	for i := range ref.Features {
+		fp := &ref.Features[i]
+		merged := stats.NewSketch(fp)
+		for _, p := range f.Partials {
+			if p.ReferenceID != ref.ReferenceID {
+				continue
+			}
+			for _, fs := range p.Features {
+				if fs.Name != fp.Name {
+					continue
+				}
+				s, err := stats.FromState(fp, fs)
+				if err != nil {
+					return nil, fmt.Errorf("feature %s of partition %d: %w", fp.Name, p.SourcePartition, err)
+				}
+				if err := merged.Merge(s); err != nil {
+					return nil, fmt.Errorf("merge feature %s: %w", fp.Name, err)
+				}
+			}
+		}
+		st := merged.State()
+		n := st.Count + st.Missing
+		for _, r := range stats.Drift(fp, merged) {
+			family := schemas.FamilyDrift
+			if r.Metric == "missing_share" {
+				family = schemas.FamilyQuality
+			}
+			m := metric(base, family, fp.Name, r.Metric, r.Value, n)
+			m.Threshold, m.PValue, m.Detected = r.Threshold, r.PValue, r.Detected
+			out = append(out, m)
+			if r.Verdict {
+				// drift_score repeats the default test's result under one
+				// name, so policies and queries need not know which test
+				// a feature's kind and the reference size chose.
+				v := m
+				v.Metric = "drift_score"
+				out = append(out, v)
+				verdicts = append(verdicts, r.Detected)
+			}
+		}
+	}
+	if len(verdicts) > 0 {
+		share, detected := stats.DatasetDrift(verdicts, DatasetDriftThreshold)
+		th := DatasetDriftThreshold
+		m := metric(base, schemas.FamilyDrift, "", "dataset_drift_share", share, int64(events))
+		m.Threshold, m.Detected = &th, detected
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func metric(base schemas.MetricWindow, family, feature, name string, v float64, n int64) schemas.MetricWindow {
+	m := base
+	m.Family, m.Feature, m.Metric, m.Value, m.SampleCount = family, feature, name, v, n
+	return m
+}

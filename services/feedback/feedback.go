@@ -1,0 +1,191 @@
+// Package feedback is the feedback-labeler's logic. Labels arrive hours or
+// days after their predictions, so the join happens in ClickHouse, which
+// keeps both: level 1 writes every prediction and label there and counts
+// predictions per window of prediction time; a window closes once labels
+// have been read up to its end plus the label horizon (the longest label
+// delay waited for); level 2 then joins the window's predictions with their
+// labels by request_id and computes the performance metrics.
+package feedback
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/services/window"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// DefaultHorizon is how long after a window the labeler waits for labels.
+const DefaultHorizon = time.Hour
+
+// Acc counts one window's predictions at level 1.
+type Acc struct{ predictions float64 }
+
+// NewAcc implements the level-1 factory.
+func NewAcc(window.Key) *Acc { return &Acc{} }
+
+// Fill implements aggregate.Accumulator.
+func (a *Acc) Fill(p *schemas.WindowPartial) {
+	p.Count = int64(a.predictions)
+	p.Counters = map[string]float64{"predictions": a.predictions}
+}
+
+// Router writes predictions and labels to ClickHouse at level 1. Its engine
+// must use window.Config.ManualWatermark.
+type Router struct {
+	Store          store.Store
+	Topics         stream.Topics
+	Horizon        time.Duration
+	OutOfOrderness time.Duration
+
+	preds, labels []store.Row
+	pending       map[string]map[int32][2]int64 // topic → partition → [first, next) offsets buffered
+	done          stream.Offsets
+	maxPred       map[int32]time.Time
+	maxLabel      map[int32]time.Time
+}
+
+func (r *Router) init() {
+	if r.pending == nil {
+		r.pending, r.done = map[string]map[int32][2]int64{}, stream.Offsets{}
+		r.maxPred, r.maxLabel = map[int32]time.Time{}, map[int32]time.Time{}
+	}
+	if r.Horizon <= 0 {
+		r.Horizon = DefaultHorizon
+	}
+}
+
+// Route buffers one prediction or label row.
+func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time) error {
+	r.init()
+	switch rec.Topic {
+	case r.Topics.Inferences():
+		var e schemas.InferenceEvent
+		if err := schemas.Unmarshal(rec.Value, &e); err != nil {
+			break // counted by the drift-aggregator; never stops the stream
+		}
+		r.preds = append(r.preds, PredictionRow(&e))
+		k := window.Key{Family: schemas.FamilyPerformance, ModelID: e.ModelID, ModelVersion: e.ModelVersion, Variant: e.Variant}
+		if a, ok := eng.Add(rec.Partition, rec.Offset, k, e.EventTime, now); ok {
+			a.predictions++
+		}
+		if e.EventTime.After(r.maxPred[rec.Partition]) {
+			r.maxPred[rec.Partition] = e.EventTime
+		}
+	case r.Topics.Labels():
+		var l schemas.LabelEvent
+		if err := schemas.Unmarshal(rec.Value, &l); err != nil {
+			break
+		}
+		r.labels = append(r.labels, LabelRow(&l))
+		if l.LabelTime.After(r.maxLabel[rec.Partition]) {
+			r.maxLabel[rec.Partition] = l.LabelTime
+		}
+	default:
+		return nil
+	}
+	r.track(rec)
+	// A window may close when labels have been read up to its end plus the
+	// horizon, and its predictions up to its end.
+	if pm, lm := r.maxPred[rec.Partition], r.maxLabel[rec.Partition]; !pm.IsZero() && !lm.IsZero() {
+		wm := lm.Add(-r.OutOfOrderness - r.Horizon)
+		if p := pm.Add(-r.OutOfOrderness); p.Before(wm) {
+			wm = p
+		}
+		eng.Advance(rec.Partition, wm, now)
+	}
+	return nil
+}
+
+func (r *Router) track(rec *kgo.Record) {
+	ps := r.pending[rec.Topic]
+	if ps == nil {
+		ps = map[int32][2]int64{}
+		r.pending[rec.Topic] = ps
+	}
+	rg, ok := ps[rec.Partition]
+	if !ok {
+		rg[0] = rec.Offset
+	}
+	rg[1] = rec.Offset + 1
+	ps[rec.Partition] = rg
+}
+
+// Flush inserts the buffered rows with tokens made of their offset ranges,
+// so a retried insert of the same records is absorbed.
+func (r *Router) Flush(ctx context.Context) (stream.Offsets, error) {
+	r.init()
+	if len(r.preds) > 0 || len(r.labels) > 0 {
+		tok := ""
+		for t, ps := range r.pending {
+			for p, rg := range ps {
+				tok += fmt.Sprintf("%s/%d/%d-%d;", t, p, rg[0], rg[1])
+			}
+		}
+		if len(r.preds) > 0 {
+			if err := r.Store.Insert(ctx, "predictions", "predictions-"+tok, r.preds); err != nil {
+				return nil, fmt.Errorf("insert %d predictions: %w", len(r.preds), err)
+			}
+		}
+		if len(r.labels) > 0 {
+			if err := r.Store.Insert(ctx, "labels", "labels-"+tok, r.labels); err != nil {
+				return nil, fmt.Errorf("insert %d labels: %w", len(r.labels), err)
+			}
+		}
+		for t, ps := range r.pending {
+			for p, rg := range ps {
+				r.done.Set(t, p, rg[1])
+			}
+		}
+		r.preds, r.labels = r.preds[:0], r.labels[:0]
+		r.pending = map[string]map[int32][2]int64{}
+	}
+	out := stream.Offsets{}
+	for t, ps := range r.done {
+		for p, o := range ps {
+			out.Set(t, p, o)
+		}
+	}
+	return out, nil
+}
+
+// PredictionRow is the predictions-table row of e.
+func PredictionRow(e *schemas.InferenceEvent) store.Row {
+	row := store.Row{
+		"event_id": e.EventID, "request_id": e.RequestID, "model_id": e.ModelID, "model_version": e.ModelVersion,
+		"variant": e.Variant, "event_time": e.EventTime, "latency_ms": e.LatencyMS, "source": e.Source,
+		"prediction_class": nil, "prediction_score": nil, "prediction_value": nil, "cost_usd": nil,
+	}
+	if e.Prediction.Class != nil {
+		row["prediction_class"] = *e.Prediction.Class
+	}
+	if e.Prediction.Score != nil {
+		row["prediction_score"] = *e.Prediction.Score
+	}
+	if e.Prediction.Value != nil {
+		row["prediction_value"] = *e.Prediction.Value
+	}
+	if e.Cost != nil {
+		row["cost_usd"] = e.Cost.CostUSD
+	}
+	if e.Segments != nil {
+		row["segments"] = e.Segments
+	}
+	return row
+}
+
+// LabelRow is the labels-table row of l.
+func LabelRow(l *schemas.LabelEvent) store.Row {
+	row := store.Row{"request_id": l.RequestID, "label_time": l.LabelTime, "source": l.Source, "label_class": nil, "label_value": nil}
+	if l.Class != nil {
+		row["label_class"] = *l.Class
+	}
+	if l.Value != nil {
+		row["label_value"] = *l.Value
+	}
+	return row
+}

@@ -1,0 +1,169 @@
+// Package ingest is the adapter's Kafka side: it reads driftline.raw.<source>
+// topics, normalises each record, produces InferenceEvents and LabelEvents
+// keyed by request_id (so a request's predictions and label share a
+// partition number), and sends what cannot be normalised to the dead-letter
+// topic and table with the reason. Offsets are committed only after all of
+// that was acknowledged; a bad record never stops its partition.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/normalize"
+	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Source configures one raw source.
+type Source struct {
+	Kind string `yaml:"kind"` // normalize.KindInference (default) or normalize.KindLabel
+}
+
+// Handler is the adapter's stream.Handler.
+type Handler struct {
+	Topics         stream.Topics
+	Producer       *kgo.Client
+	Store          store.Store
+	Sources        map[string]Source
+	MaxRecordBytes int
+	Metrics        *Metrics
+
+	out    []*kgo.Record
+	dead   []store.Row
+	next   stream.Offsets
+	ranges []string
+}
+
+// Metrics counts what the adapter did.
+type Metrics struct {
+	In         *prometheus.CounterVec // by source
+	Out        *prometheus.CounterVec // by kind
+	DeadLetter *prometheus.CounterVec // by source, reason
+}
+
+// NewMetrics registers the adapter's counters.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		In:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftline_adapter_records_in_total", Help: "Raw records read, by source."}, []string{"source"}),
+		Out:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftline_adapter_records_out_total", Help: "Canonical events produced, by kind."}, []string{"kind"}),
+		DeadLetter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftline_deadletters_total", Help: "Records sent to the dead-letter topic, by source and reason."}, []string{"source", "reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.In, m.Out, m.DeadLetter)
+	}
+	return m
+}
+
+// Handle normalises every record of a poll.
+func (h *Handler) Handle(ctx context.Context, fs kgo.Fetches) error {
+	if h.next == nil {
+		h.next = stream.Offsets{}
+	}
+	if h.Metrics == nil {
+		h.Metrics = NewMetrics(nil)
+	}
+	var err error
+	fs.EachRecord(func(r *kgo.Record) {
+		if err == nil {
+			err = h.record(r)
+		}
+	})
+	return err
+}
+
+func (h *Handler) record(r *kgo.Record) error {
+	source := h.Topics.Source(r.Topic)
+	h.next.Set(r.Topic, r.Partition, r.Offset+1)
+	h.Metrics.In.WithLabelValues(source).Inc()
+	kind := h.Sources[source].Kind
+	if kind == "" {
+		kind = normalize.KindInference
+	}
+	d := normalize.Decoder{Source: source, Kind: kind, MaxRecordBytes: h.MaxRecordBytes}
+	ev, err := d.Decode(r.Value)
+	if err != nil {
+		return h.deadLetter(r, source, normalize.StageDecode, normalize.ClassOf(err), err.Error())
+	}
+	var out *kgo.Record
+	switch {
+	case ev.Inference != nil:
+		out, err = stream.Record(h.Topics.Inferences(), ev.Inference.RequestID, ev.Inference)
+		h.Metrics.Out.WithLabelValues(normalize.KindInference).Inc()
+	case ev.Label != nil:
+		out, err = stream.Record(h.Topics.Labels(), ev.Label.RequestID, ev.Label)
+		h.Metrics.Out.WithLabelValues(normalize.KindLabel).Inc()
+	}
+	if err != nil {
+		return h.deadLetter(r, source, "encode", "encode", err.Error())
+	}
+	h.out = append(h.out, out)
+	return nil
+}
+
+func (h *Handler) deadLetter(r *kgo.Record, source, stage, class, msg string) error {
+	h.Metrics.DeadLetter.WithLabelValues(source, class).Inc()
+	dl := NewDeadLetter(r, stage, class, msg, time.Now())
+	rec, err := stream.Record(h.Topics.DeadLetter(), r.Topic, &dl)
+	if err != nil {
+		return err
+	}
+	h.out = append(h.out, rec)
+	h.dead = append(h.dead, DeadLetterRow(&dl))
+	h.ranges = append(h.ranges, fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset))
+	return nil
+}
+
+// Flush produces the buffered events and dead letters, inserts the dead
+// letters, and returns the offsets after the records handled.
+func (h *Handler) Flush(ctx context.Context, _ time.Time) (stream.Offsets, error) {
+	if err := stream.ProduceSync(ctx, h.Producer, h.out...); err != nil {
+		return nil, err
+	}
+	h.out = h.out[:0]
+	if len(h.dead) > 0 {
+		tok := fmt.Sprintf("deadletters-%v", h.ranges)
+		if err := h.Store.Insert(ctx, "deadletters", tok, h.dead); err != nil {
+			return nil, fmt.Errorf("insert %d dead letters: %w", len(h.dead), err)
+		}
+		h.dead, h.ranges = h.dead[:0], h.ranges[:0]
+	}
+	offs := h.next
+	h.next = stream.Offsets{}
+	return offs, nil
+}
+
+// Revoked needs nothing: the adapter keeps no state between polls.
+func (h *Handler) Revoked(string, []int32) {}
+
+// NewDeadLetter describes a record that could not be processed.
+func NewDeadLetter(r *kgo.Record, stage, class, msg string, now time.Time) schemas.DeadLetter {
+	dl := schemas.DeadLetter{
+		Original: r.Value, SourceTopic: r.Topic, SourcePartition: r.Partition, SourceOffset: r.Offset,
+		Stage: stage, ErrorClass: class, ErrorMessage: msg, ReceivedAt: now.UTC(),
+	}
+	if len(r.Headers) > 0 {
+		dl.Headers = make(map[string]string, len(r.Headers))
+		for _, hd := range r.Headers {
+			dl.Headers[hd.Key] = string(hd.Value)
+		}
+	}
+	return dl
+}
+
+// DeadLetterRow is the deadletters-table row of dl.
+func DeadLetterRow(dl *schemas.DeadLetter) store.Row {
+	row := store.Row{
+		"received_at": dl.ReceivedAt, "source_topic": dl.SourceTopic, "source_partition": dl.SourcePartition,
+		"source_offset": dl.SourceOffset, "stage": dl.Stage, "error_class": dl.ErrorClass,
+		"error_message": dl.ErrorMessage, "original": dl.Original,
+	}
+	if dl.Headers != nil {
+		row["headers"] = dl.Headers
+	}
+	return row
+}

@@ -13,13 +13,20 @@ type Level2 struct {
 	family    string
 	lateness  time.Duration
 	retain    time.Duration
-	count     int32               // source partitions
-	marks     map[int32]time.Time // source partition → watermark
+	count int32 // source partitions
+	// marks holds each source partition's watermark as read from each
+	// partials partition. Level 1 sends a window's partial before the
+	// heartbeat that passes it, on the same partials partition, but Kafka
+	// orders records only within a partition: a heartbeat read from another
+	// partials partition may overtake the partial, so a window closes only
+	// on the heartbeats of its own partials partition.
+	marks     map[int32]map[int32]time.Time // partials partition → source partition → watermark
 	windows   map[Key]*merge
 	minOffset map[int32]int64 // partials partition → next offset if nothing pending
 }
 
 type merge struct {
+	pp       int32 // the partials partition its partials arrive on
 	parts    map[int32]schemas.WindowPartial
 	offsets  map[int32]int64 // partials partition → oldest record of this window
 	done     bool
@@ -43,7 +50,7 @@ func NewLevel2(family string, cfg Config) *Level2 {
 		family:    family,
 		lateness:  cfg.Lateness,
 		retain:    cfg.Retain,
-		marks:     make(map[int32]time.Time),
+		marks:     make(map[int32]map[int32]time.Time),
 		windows:   make(map[Key]*merge),
 		minOffset: make(map[int32]int64),
 	}
@@ -64,8 +71,13 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial) {
 	if p.PartitionCount > l.count {
 		l.count = p.PartitionCount
 	}
-	if p.Watermark.After(l.marks[p.SourcePartition]) {
-		l.marks[p.SourcePartition] = p.Watermark
+	marks := l.marks[pp]
+	if marks == nil {
+		marks = make(map[int32]time.Time)
+		l.marks[pp] = marks
+	}
+	if p.Watermark.After(marks[p.SourcePartition]) {
+		marks[p.SourcePartition] = p.Watermark
 	}
 	if p.ModelID == "" || p.Family != l.family {
 		return
@@ -73,7 +85,7 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial) {
 	k := KeyOf(&p)
 	m := l.windows[k]
 	if m == nil {
-		m = &merge{parts: make(map[int32]schemas.WindowPartial), offsets: make(map[int32]int64)}
+		m = &merge{pp: pp, parts: make(map[int32]schemas.WindowPartial), offsets: make(map[int32]int64)}
 		l.windows[k] = m
 	}
 	if old, ok := m.parts[p.SourcePartition]; ok && old.Revision > p.Revision {
@@ -88,13 +100,14 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial) {
 	}
 }
 
-// passed reports whether every source partition's watermark is past t.
-func (l *Level2) passed(t time.Time) bool {
+// passed reports whether every source partition's watermark, as read from
+// partials partition pp, is past t.
+func (l *Level2) passed(pp int32, t time.Time) bool {
 	if l.count == 0 {
 		return false
 	}
 	for p := int32(0); p < l.count; p++ {
-		if l.marks[p].Before(t) {
+		if l.marks[pp][p].Before(t) {
 			return false
 		}
 	}
@@ -107,11 +120,11 @@ func (l *Level2) Ready() []Final {
 	var out []Final
 	for k, m := range l.windows {
 		switch {
-		case !m.done && l.passed(k.End.Add(l.lateness)):
+		case !m.done && l.passed(m.pp, k.End.Add(l.lateness)):
 			m.done = true
 		case m.done && m.dirty:
 			m.revision++
-		case m.done && l.passed(k.End.Add(l.lateness+l.retain)):
+		case m.done && l.passed(m.pp, k.End.Add(l.lateness+l.retain)):
 			delete(l.windows, k)
 			continue
 		default:
@@ -150,12 +163,15 @@ func (l *Level2) Committable(pp int32) int64 {
 	return min
 }
 
-// Watermark returns the lowest watermark over the source partitions.
+// Watermark returns the lowest watermark over the source partitions and
+// the partials partitions read.
 func (l *Level2) Watermark() time.Time {
 	var min time.Time
-	for p := int32(0); p < l.count; p++ {
-		if w := l.marks[p]; min.IsZero() || w.Before(min) {
-			min = w
+	for _, marks := range l.marks {
+		for p := int32(0); p < l.count; p++ {
+			if w := marks[p]; min.IsZero() || w.Before(min) {
+				min = w
+			}
 		}
 	}
 	return min

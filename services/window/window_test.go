@@ -193,6 +193,12 @@ func TestLevel2WaitsForEveryPartition(t *testing.T) {
 	if got := l2.Committable(0); got != 0 {
 		t.Errorf("committable = %d, want 0", got)
 	}
+	// A heartbeat read from another partials partition may have overtaken
+	// partials still in flight on this one: it must not close the window.
+	l2.Add(1, 0, schemas.WindowPartial{SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
+	if len(l2.Ready()) != 0 {
+		t.Fatal("a heartbeat on another partials partition finished the window")
+	}
 	l2.Add(0, 1, schemas.WindowPartial{SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
 	if fs := l2.Ready(); len(fs) != 1 || len(fs[0].Partials) != 1 {
 		t.Fatalf("ready = %+v, want the window with partition 0's partial", fs)

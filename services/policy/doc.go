@@ -12,7 +12,7 @@
 //	  - name: feature-drift          # required, unique; names triggers and cooldowns
 //	    models: ["*"]                # model_id globs (path.Match); default ["*"]
 //	    family: drift                # drift, quality, performance, shadow, ops; default any
-//	    metric: wasserstein_normed   # required: psi, ks_statistic, accuracy, agreement_rate ...
+//	    metric: drift_score          # required: drift_score, psi, ks_statistic, accuracy, agreement_rate ...
 //	    features: ["*"]              # feature globs; default (empty) any, dataset-level included
 //	    segments: [""]               # segment globs; default only the whole population ("")
 //	    variant: production          # default production

@@ -418,7 +418,7 @@ func TestTriggerFields(t *testing.T) {
 func TestDefaultSet(t *testing.T) {
 	set := Default()
 	e := NewEvaluator(nil)
-	wn := func(m *schemas.MetricWindow) { m.Metric = "wasserstein_normed" }
+	wn := func(m *schemas.MetricWindow) { m.Metric = "drift_score" }
 	got, _ := run(t, e, set, steps(obs(mw("m", "age", 0, 0.5, wn), mw("m", "age", 1, 0.5, wn),
 		mw("m", "age", 1, 0.5, wn, variant("shadow"))), flush))
 	want := []string{"@1 default-drift m/1 w0 [age@0]"}

@@ -84,7 +84,9 @@ type Set struct {
 
 // Default returns the set used when no policy file is configured: retrain a
 // production model, at most once a day, when any of its features drifts by
-// the normed Wasserstein distance.
+// its default test (the drift-aggregator's drift_score: Evidently's choice of
+// test by kind, cardinality and reference size), so categorical features
+// count too.
 func Default() *Set {
 	return &Set{
 		Source: "default",
@@ -92,7 +94,7 @@ func Default() *Set {
 			Name:     "default-drift",
 			Models:   []string{"*"},
 			Family:   schemas.FamilyDrift,
-			Metric:   "wasserstein_normed",
+			Metric:   "drift_score",
 			Variant:  DefaultVariant,
 			Windows:  1,
 			Of:       1,

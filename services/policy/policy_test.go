@@ -65,7 +65,7 @@ func TestLoadExample(t *testing.T) {
 // The defaults of a file policy are those of Default(), so a minimal file
 // describes the built-in behaviour exactly.
 func TestLoadDefaultsMatchDefault(t *testing.T) {
-	s, err := Load(strings.NewReader("policies:\n  - {name: default-drift, family: drift, metric: wasserstein_normed}\n"), "min.yaml")
+	s, err := Load(strings.NewReader("policies:\n  - {name: default-drift, family: drift, metric: drift_score}\n"), "min.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

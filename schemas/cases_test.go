@@ -146,9 +146,12 @@ func roundTripCases() []rtCase {
 			{Name: "country", Kind: KindCategorical, Count: 1234, Min: math.Inf(1), Max: math.Inf(-1),
 				Categories: map[string]int64{"DE": 600, "FR": 500}, Other: 134},
 		},
+		Family: FamilyDrift, Counters: map[string]float64{"events": 1234, "latency_ms_sum": 15_000.25},
 	}
 	heartbeat := &WindowPartial{SourceTopic: "driftline.inferences", SourcePartition: 3, PartitionCount: 12, Watermark: t1}
-	heartbeatWant := &WindowPartial{SourceTopic: "driftline.inferences", SourcePartition: 3, PartitionCount: 12, Watermark: t1, Features: nil}
+	// Non-nullable maps decode non-nil, so a nil Counters comes back empty.
+	heartbeatWant := &WindowPartial{SourceTopic: "driftline.inferences", SourcePartition: 3, PartitionCount: 12, Watermark: t1, Features: nil,
+		Counters: map[string]float64{}}
 
 	mw := metricWindow("psi", true)
 	mwNil := metricWindow("late_events", false)

@@ -413,6 +413,8 @@ func (v *WindowPartial) write(e *encoder) {
 		}
 	}
 	e.long(0)
+	e.str(v.Family)
+	e.mapDouble(v.Counters)
 }
 
 func (v *MetricWindow) write(e *encoder) {

@@ -406,6 +406,7 @@ var (
 	toFeatures     = mapOf(toFeature)
 	toMapString    = mapOf(toString)
 	toMapLong      = mapOf(toLong)
+	toMapDouble    = mapOf(toDouble)
 	toOptMapDouble = nullable(mapOf(toDouble))
 	toDoubles      = sliceOf(toDouble)
 	toLongs        = sliceOf(toLong)
@@ -491,6 +492,8 @@ func (p *WindowPartial) read(x *rd) {
 	p.Count = read(x, "count", toLong)
 	p.ReferenceID = read(x, "reference_id", toString)
 	p.Features = readRecords(x, "features", (*FeatureSketch).read)
+	p.Family = read(x, "family", toString)
+	p.Counters = read(x, "counters", toMapDouble)
 }
 
 func (s *FeatureSketch) read(x *rd) {

@@ -38,6 +38,8 @@ type Level1[A Accumulator] struct {
 	Router   Router[A]
 	Producer *kgo.Client
 	Topics   stream.Topics
+	lag      map[int32]map[string]bool // partition → topic → records wait unread
+
 	// Source is the topic whose partitions the watermarks are kept for;
 	// SourcePartitions is its partition count, PartialsPartitions the
 	// partials topic's.
@@ -49,18 +51,47 @@ type Level1[A Accumulator] struct {
 // Handle routes every record of a poll.
 func (l *Level1[A]) Handle(ctx context.Context, fs kgo.Fetches) error {
 	now := time.Now()
+	if l.lag == nil {
+		l.lag = make(map[int32]map[string]bool)
+	}
 	var err error
-	fs.EachRecord(func(r *kgo.Record) {
-		if err == nil {
-			err = l.Router.Route(r, l.Engine, now)
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		for _, r := range p.Records {
+			if err == nil {
+				err = l.Router.Route(r, l.Engine, now)
+			}
+		}
+		if n := len(p.Records); n > 0 {
+			// A partition is idle only when every topic read with it
+			// (inferences and labels share partition numbers) is caught up.
+			topics := l.lag[p.Partition]
+			if topics == nil {
+				topics = make(map[string]bool)
+				l.lag[p.Partition] = topics
+			}
+			topics[p.Topic] = p.Records[n-1].Offset+1 < p.HighWatermark
+			lagging := false
+			for _, lag := range topics {
+				lagging = lagging || lag
+			}
+			l.Engine.Lagging(p.Partition, lagging)
 		}
 	})
 	return err
 }
 
 // Flush publishes finished partials and heartbeats and returns what may be
-// committed.
+// committed. The router writes what it buffered first: a partial tells level
+// 2 that everything of its window is durable (the labeler's level 2 joins
+// the labels it inserted), so it must not overtake those writes.
 func (l *Level1[A]) Flush(ctx context.Context, now time.Time) (stream.Offsets, error) {
+	offs, err := l.Router.Flush(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if offs == nil {
+		offs = stream.Offsets{}
+	}
 	parts, hbs := l.Engine.Flush(now)
 	var rs []*kgo.Record
 	for _, p := range parts {
@@ -89,13 +120,6 @@ func (l *Level1[A]) Flush(ctx context.Context, now time.Time) (stream.Offsets, e
 	// Only the source topic's records sit in windows; the router says how
 	// far every consumed topic is safe (for the source topic the earlier of
 	// the two wins).
-	offs, err := l.Router.Flush(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if offs == nil {
-		offs = stream.Offsets{}
-	}
 	for _, p := range l.Engine.Partitions() {
 		o := l.Engine.Committable(p)
 		if h, held := offs[l.Source][p]; held && h < o {

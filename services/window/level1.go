@@ -24,6 +24,7 @@ type partition[A any] struct {
 	late      int64            // events too late even for a revision
 	reported  time.Time        // watermark in the last heartbeat
 	reportAt  time.Time        // processing time of the last heartbeat
+	lagging   bool             // records are known to wait unread
 }
 
 type slot[A any] struct {
@@ -125,7 +126,9 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 	var out []Partial[A]
 	var hbs []Heartbeat
 	for p, ps := range l.parts {
-		if !ps.lastSeen.IsZero() && now.Sub(ps.lastSeen) >= l.cfg.IdleTimeout {
+		// Only a partition with nothing left to read is idle; one whose
+		// records wait behind a slow consumer must not jump to the clock.
+		if !ps.lagging && !ps.lastSeen.IsZero() && now.Sub(ps.lastSeen) >= l.cfg.IdleTimeout {
 			if wm := now.Add(-l.cfg.OutOfOrderness); wm.After(ps.watermark) {
 				ps.watermark = wm
 			}
@@ -163,6 +166,12 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 		}
 	}
 	return out, hbs
+}
+
+// Lagging tells whether partition p has records not read yet (from the
+// fetch's high watermark). A lagging partition never advances by the clock.
+func (l *Level1[A]) Lagging(p int32, lagging bool) {
+	l.part(p).lagging = lagging
 }
 
 // Committable returns the offset partition p may be committed up to: the

@@ -10,10 +10,10 @@ import (
 // Level2 merges the partials of all source partitions. It is not safe for
 // concurrent use; a consumer loop owns it.
 type Level2 struct {
-	family    string
-	lateness  time.Duration
-	retain    time.Duration
-	count int32 // source partitions
+	family   string
+	lateness time.Duration
+	retain   time.Duration
+	count    int32 // source partitions
 	// marks holds each source partition's watermark as read from each
 	// partials partition. Level 1 sends a window's partial before the
 	// heartbeat that passes it, on the same partials partition, but Kafka

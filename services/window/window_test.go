@@ -74,6 +74,12 @@ func TestLevel1IdlePartitionAdvancesWithClock(t *testing.T) {
 	if parts, _ := l.Flush(now); len(parts) != 0 {
 		t.Fatal("closed before the idle timeout")
 	}
+	// Records still waiting unread: not idle, however long it has been.
+	l.Lagging(0, true)
+	if parts, _ := l.Flush(now.Add(time.Minute)); len(parts) != 0 {
+		t.Fatal("a lagging partition advanced by the clock")
+	}
+	l.Lagging(0, false)
 	if parts, _ := l.Flush(now.Add(2 * time.Second)); len(parts) != 1 {
 		t.Fatal("idle partition did not advance")
 	}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package chdb
+
+func lockHolder(string) string { return "" }

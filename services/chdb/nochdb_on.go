@@ -1,0 +1,5 @@
+//go:build nochdb
+
+package chdb
+
+const nochdb = true

@@ -148,9 +148,9 @@ func roundTripCases() []rtCase {
 		},
 		Family: FamilyDrift, Counters: map[string]float64{"events": 1234, "latency_ms_sum": 15_000.25},
 	}
-	heartbeat := &WindowPartial{SourceTopic: "driftline.inferences", SourcePartition: 3, PartitionCount: 12, Watermark: t1}
+	heartbeat := &WindowPartial{SourceTopic: "driftline.inferences", SourcePartition: 3, PartitionCount: 12, Watermark: t1, Idle: true}
 	// Non-nullable maps decode non-nil, so a nil Counters comes back empty.
-	heartbeatWant := &WindowPartial{SourceTopic: "driftline.inferences", SourcePartition: 3, PartitionCount: 12, Watermark: t1, Features: nil,
+	heartbeatWant := &WindowPartial{SourceTopic: "driftline.inferences", SourcePartition: 3, PartitionCount: 12, Watermark: t1, Features: nil, Idle: true,
 		Counters: map[string]float64{}}
 
 	mw := metricWindow("psi", true)

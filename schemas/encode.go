@@ -415,6 +415,7 @@ func (v *WindowPartial) write(e *encoder) {
 	e.long(0)
 	e.str(v.Family)
 	e.mapDouble(v.Counters)
+	e.boolean(v.Idle)
 }
 
 func (v *MetricWindow) write(e *encoder) {

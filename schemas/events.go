@@ -122,6 +122,9 @@ type WindowPartial struct {
 	Features        []FeatureSketch
 	// Counters are summed by the merge (e.g. labeled, correct, agree).
 	Counters map[string]float64
+	// Idle marks a heartbeat of a partition with nothing left to read: it
+	// handed over its open windows and must not hold other partitions back.
+	Idle bool
 }
 
 // FeatureSketch is the mergeable state of one feature in one window.

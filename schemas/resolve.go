@@ -494,6 +494,7 @@ func (p *WindowPartial) read(x *rd) {
 	p.Features = readRecords(x, "features", (*FeatureSketch).read)
 	p.Family = read(x, "family", toString)
 	p.Counters = read(x, "counters", toMapDouble)
+	p.Idle = read(x, "idle", toBool)
 }
 
 func (s *FeatureSketch) read(x *rd) {

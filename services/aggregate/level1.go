@@ -38,6 +38,7 @@ type Level1[A Accumulator] struct {
 	Router   Router[A]
 	Producer *kgo.Client
 	Topics   stream.Topics
+	Family   string
 	lag      map[int32]map[string]bool // partition → topic → records wait unread
 
 	// Source is the topic whose partitions the watermarks are kept for;
@@ -104,7 +105,7 @@ func (l *Level1[A]) Flush(ctx context.Context, now time.Time) (stream.Offsets, e
 		rs = append(rs, r)
 	}
 	for _, h := range hbs {
-		wp := h.Envelope(l.Source, l.SourcePartitions)
+		wp := h.Envelope(l.Family, l.Source, l.SourcePartitions)
 		for pp := int32(0); pp < l.PartialsPartitions; pp++ {
 			r, err := stream.Record(l.Topics.Partials(), "", &wp)
 			if err != nil {

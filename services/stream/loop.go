@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -44,6 +45,8 @@ type Loop struct {
 	Handler Handler
 	// Every bounds the time between flushes when no records arrive.
 	Every time.Duration
+	// Logger reports rebalances; nil discards.
+	Logger *slog.Logger
 
 	mu sync.Mutex
 }
@@ -57,12 +60,25 @@ func (l *Loop) GroupOptions(group string, topics ...string) []kgo.Opt {
 		kgo.ConsumeTopics(topics...),
 		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(l.assigned),
 		kgo.OnPartitionsRevoked(l.revoked),
 		kgo.OnPartitionsLost(l.revoked),
 	}
 }
 
+func (l *Loop) log() *slog.Logger {
+	if l.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l.Logger
+}
+
+func (l *Loop) assigned(_ context.Context, _ *kgo.Client, ps map[string][]int32) {
+	l.log().Info("partitions assigned", "partitions", ps)
+}
+
 func (l *Loop) revoked(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
+	l.log().Info("partitions revoked", "partitions", lost)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	// Commit what is safe before the partitions move, so the new owner

@@ -25,6 +25,8 @@ type partition[A any] struct {
 	reported  time.Time        // watermark in the last heartbeat
 	reportAt  time.Time        // processing time of the last heartbeat
 	lagging   bool             // records are known to wait unread
+	idle      bool             // caught up and quiet for the idle timeout
+	announce  bool             // the idle state changed since the last heartbeat
 }
 
 type slot[A any] struct {
@@ -46,10 +48,12 @@ type Partial[A any] struct {
 	Watermark  time.Time
 }
 
-// Heartbeat reports a partition's watermark to level 2.
+// Heartbeat reports a partition's watermark, and whether it is idle, to
+// level 2.
 type Heartbeat struct {
 	Partition int32
 	Watermark time.Time
+	Idle      bool
 }
 
 // NewLevel1 returns an engine creating accumulators with newAcc.
@@ -72,7 +76,7 @@ func (l *Level1[A]) part(p int32) *partition[A] {
 // k.Start and k.End are filled in from t.
 func (l *Level1[A]) Add(p int32, offset int64, k Key, t, now time.Time) (acc A, ok bool) {
 	ps := l.part(p)
-	ps.lastSeen = now
+	ps.seen(now)
 	if offset+1 > ps.next {
 		ps.next = offset + 1
 	}
@@ -109,11 +113,18 @@ func (l *Level1[A]) Add(p int32, offset int64, k Key, t, now time.Time) (acc A, 
 	return s.acc, true
 }
 
+func (ps *partition[A]) seen(now time.Time) {
+	ps.lastSeen = now
+	if ps.idle {
+		ps.idle, ps.announce = false, true
+	}
+}
+
 // Advance moves partition p's watermark to wm if that is later, for engines
 // with ManualWatermark.
 func (l *Level1[A]) Advance(p int32, wm, now time.Time) {
 	ps := l.part(p)
-	ps.lastSeen = now
+	ps.seen(now)
 	if wm.After(ps.watermark) {
 		ps.watermark = wm
 	}
@@ -127,15 +138,17 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 	var hbs []Heartbeat
 	for p, ps := range l.parts {
 		// Only a partition with nothing left to read is idle; one whose
-		// records wait behind a slow consumer must not jump to the clock.
-		if !ps.lagging && !ps.lastSeen.IsZero() && now.Sub(ps.lastSeen) >= l.cfg.IdleTimeout {
-			if wm := now.Add(-l.cfg.OutOfOrderness); wm.After(ps.watermark) {
-				ps.watermark = wm
-			}
+		// records wait behind a slow consumer is not.
+		goingIdle := !ps.idle && !ps.lagging && !ps.lastSeen.IsZero() && now.Sub(ps.lastSeen) >= l.cfg.IdleTimeout
+		if goingIdle {
+			ps.idle, ps.announce = true, true
 		}
 		closed := false
 		for k, s := range ps.open {
-			if k.End.Add(l.cfg.Lateness).After(ps.watermark) {
+			// An idle partition hands over everything it holds: level 2
+			// will no longer wait for it. Should more events come for
+			// these windows, they follow as revisions.
+			if !goingIdle && k.End.Add(l.cfg.Lateness).After(ps.watermark) {
 				continue
 			}
 			delete(ps.open, k)
@@ -160,9 +173,9 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 				delete(ps.handed, k)
 			}
 		}
-		if ps.watermark.After(ps.reported) && (closed || now.Sub(ps.reportAt) >= time.Second) {
-			ps.reported, ps.reportAt = ps.watermark, now
-			hbs = append(hbs, Heartbeat{Partition: p, Watermark: ps.watermark})
+		if ps.announce || ps.watermark.After(ps.reported) && (closed || now.Sub(ps.reportAt) >= time.Second) {
+			ps.reported, ps.reportAt, ps.announce = ps.watermark, now, false
+			hbs = append(hbs, Heartbeat{Partition: p, Watermark: ps.watermark, Idle: ps.idle})
 		}
 	}
 	return out, hbs
@@ -226,7 +239,7 @@ func (l *Level1[A]) Revoke(ps ...int32) {
 }
 
 // Assign registers partitions this instance now owns, so that an owned
-// partition that never sees a record still advances by the clock.
+// partition that never sees a record still reports itself idle.
 func (l *Level1[A]) Assign(now time.Time, ps ...int32) {
 	for _, p := range ps {
 		s := l.part(p)
@@ -247,7 +260,10 @@ func (p Partial[A]) Envelope(topic string, partitions int32) schemas.WindowParti
 	}
 }
 
-// Envelope returns the heartbeat partial for h.
-func (h Heartbeat) Envelope(topic string, partitions int32) schemas.WindowPartial {
-	return schemas.WindowPartial{SourceTopic: topic, SourcePartition: h.Partition, PartitionCount: partitions, Watermark: h.Watermark}
+// Envelope returns the heartbeat partial for h. Every family's level 1
+// writes heartbeats to the same partials topic, and their watermarks differ
+// (the labeler's lags by the label horizon), so a heartbeat names its family.
+func (h Heartbeat) Envelope(family, topic string, partitions int32) schemas.WindowPartial {
+	return schemas.WindowPartial{Family: family, SourceTopic: topic, SourcePartition: h.Partition, PartitionCount: partitions,
+		Watermark: h.Watermark, Idle: h.Idle}
 }

@@ -20,9 +20,15 @@ type Level2 struct {
 	// orders records only within a partition: a heartbeat read from another
 	// partials partition may overtake the partial, so a window closes only
 	// on the heartbeats of its own partials partition.
-	marks     map[int32]map[int32]time.Time // partials partition → source partition → watermark
+	marks     map[int32]map[int32]mark // partials partition → source partition → progress
 	windows   map[Key]*merge
 	minOffset map[int32]int64 // partials partition → next offset if nothing pending
+}
+
+// mark is a source partition's progress as level 2 last heard it.
+type mark struct {
+	wm   time.Time
+	idle bool
 }
 
 type merge struct {
@@ -50,7 +56,7 @@ func NewLevel2(family string, cfg Config) *Level2 {
 		family:    family,
 		lateness:  cfg.Lateness,
 		retain:    cfg.Retain,
-		marks:     make(map[int32]map[int32]time.Time),
+		marks:     make(map[int32]map[int32]mark),
 		windows:   make(map[Key]*merge),
 		minOffset: make(map[int32]int64),
 	}
@@ -68,50 +74,63 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial) {
 	if offset+1 > l.minOffset[pp] {
 		l.minOffset[pp] = offset + 1
 	}
+	if p.Family != l.family {
+		return
+	}
 	if p.PartitionCount > l.count {
 		l.count = p.PartitionCount
 	}
 	marks := l.marks[pp]
 	if marks == nil {
-		marks = make(map[int32]time.Time)
+		marks = make(map[int32]mark)
 		l.marks[pp] = marks
 	}
-	if p.Watermark.After(marks[p.SourcePartition]) {
-		marks[p.SourcePartition] = p.Watermark
+	m := marks[p.SourcePartition]
+	if p.Watermark.After(m.wm) {
+		m.wm = p.Watermark
 	}
-	if p.ModelID == "" || p.Family != l.family {
+	if p.ModelID == "" {
+		m.idle = p.Idle // only heartbeats say whether a partition is idle
+	}
+	marks[p.SourcePartition] = m
+	if p.ModelID == "" {
 		return
 	}
 	k := KeyOf(&p)
-	m := l.windows[k]
-	if m == nil {
-		m = &merge{pp: pp, parts: make(map[int32]schemas.WindowPartial), offsets: make(map[int32]int64)}
-		l.windows[k] = m
+	w := l.windows[k]
+	if w == nil {
+		w = &merge{pp: pp, parts: make(map[int32]schemas.WindowPartial), offsets: make(map[int32]int64)}
+		l.windows[k] = w
 	}
-	if old, ok := m.parts[p.SourcePartition]; ok && old.Revision > p.Revision {
+	if old, ok := w.parts[p.SourcePartition]; ok && old.Revision > p.Revision {
 		return // a replay of an older revision
 	}
-	m.parts[p.SourcePartition] = p
-	if _, ok := m.offsets[pp]; !ok {
-		m.offsets[pp] = offset
+	w.parts[p.SourcePartition] = p
+	if _, ok := w.offsets[pp]; !ok {
+		w.offsets[pp] = offset
 	}
-	if m.done {
-		m.dirty = true
+	if w.done {
+		w.dirty = true
 	}
 }
 
 // passed reports whether every source partition's watermark, as read from
-// partials partition pp, is past t.
+// partials partition pp, is past t. Idle partitions handed over what they
+// had and are skipped, but when every partition is idle nothing passes: a
+// pause in the input must not finish a window whose events are still to come.
 func (l *Level2) passed(pp int32, t time.Time) bool {
-	if l.count == 0 {
-		return false
-	}
+	active := 0
 	for p := int32(0); p < l.count; p++ {
-		if l.marks[pp][p].Before(t) {
+		m := l.marks[pp][p]
+		if m.idle {
+			continue
+		}
+		if m.wm.Before(t) {
 			return false
 		}
+		active++
 	}
-	return true
+	return active > 0
 }
 
 // Ready returns the windows that every source partition has passed, and the
@@ -169,7 +188,7 @@ func (l *Level2) Watermark() time.Time {
 	var min time.Time
 	for _, marks := range l.marks {
 		for p := int32(0); p < l.count; p++ {
-			if w := marks[p]; min.IsZero() || w.Before(min) {
+			if w := marks[p].wm; min.IsZero() || w.Before(min) {
 				min = w
 			}
 		}

@@ -40,9 +40,12 @@ type Config struct {
 	// re-emits it with a higher revision; later than that, late events are
 	// only counted.
 	Retain time.Duration
-	// IdleTimeout is how long (processing time) a partition may see no
-	// records before its watermark advances with the clock, so an idle
-	// partition does not hold every window open.
+	// IdleTimeout is how long (processing time) a caught-up partition may
+	// see no records before it counts as idle: it hands its open windows
+	// over and stops holding other partitions' windows open. Its watermark
+	// never jumps to the clock: event time may be far from processing time
+	// (a backfill, a replay), and a clock-driven watermark would close
+	// windows whose events are still to come.
 	IdleTimeout time.Duration
 	// ManualWatermark leaves the watermark to Advance instead of deriving it
 	// from the event times given to Add, for services whose windows are in

@@ -65,23 +65,53 @@ func TestLevel1DropsEventsPastRetention(t *testing.T) {
 	}
 }
 
-func TestLevel1IdlePartitionAdvancesWithClock(t *testing.T) {
+func TestLevel1IdlePartitionHandsOver(t *testing.T) {
 	c := cfg()
 	c.IdleTimeout = time.Second
 	l := NewLevel1(c, func(Key) *counter { return &counter{} })
 	now := t0.Add(time.Hour)
 	l.Add(0, 0, Key{ModelID: "m"}, t0, now)
 	if parts, _ := l.Flush(now); len(parts) != 0 {
-		t.Fatal("closed before the idle timeout")
+		t.Fatal("handed over before the idle timeout")
 	}
 	// Records still waiting unread: not idle, however long it has been.
 	l.Lagging(0, true)
 	if parts, _ := l.Flush(now.Add(time.Minute)); len(parts) != 0 {
-		t.Fatal("a lagging partition advanced by the clock")
+		t.Fatal("a lagging partition went idle")
 	}
 	l.Lagging(0, false)
-	if parts, _ := l.Flush(now.Add(2 * time.Second)); len(parts) != 1 {
-		t.Fatal("idle partition did not advance")
+	parts, hbs := l.Flush(now.Add(2 * time.Minute))
+	if len(parts) != 1 || len(hbs) != 1 || !hbs[0].Idle {
+		t.Fatalf("idle: partials %+v heartbeats %+v, want the open window handed over and an idle heartbeat", parts, hbs)
+	}
+	if wm := l.Watermark(0); !wm.Equal(t0.Add(-5 * time.Second)) {
+		t.Errorf("watermark moved to %s while idle; it must follow event time only", wm)
+	}
+	// New records end the idleness, announced in the next heartbeat; a
+	// late one for the handed-over window comes back as a revision.
+	c1, _ := l.Add(0, 1, Key{ModelID: "m"}, t0.Add(10*time.Second), now.Add(3*time.Minute))
+	c1.n++
+	parts, hbs = l.Flush(now.Add(3 * time.Minute))
+	if len(hbs) != 1 || hbs[0].Idle || len(parts) != 1 || parts[0].Revision != 1 || parts[0].Acc.n != 1 || parts[0].LateEvents != 1 {
+		t.Fatalf("after idle: partials %+v heartbeats %+v", parts, hbs)
+	}
+}
+
+func TestLevel2SkipsIdlePartitionsButNotAll(t *testing.T) {
+	l2 := NewLevel2("drift", cfg())
+	l2.Add(0, 0, schemas.WindowPartial{Family: "drift", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
+		SourcePartition: 0, PartitionCount: 2, Watermark: t0})
+	hb := func(off int64, p int32, wm time.Time, idle bool) {
+		l2.Add(0, off, schemas.WindowPartial{Family: "drift", SourcePartition: p, PartitionCount: 2, Watermark: wm, Idle: idle})
+	}
+	hb(1, 0, t0, true)
+	hb(2, 1, t0, true)
+	if len(l2.Ready()) != 0 {
+		t.Fatal("every partition idle finished a window: a pause would close windows early")
+	}
+	hb(3, 1, t0.Add(2*time.Minute), false)
+	if fs := l2.Ready(); len(fs) != 1 {
+		t.Fatalf("ready = %+v, want the window once the active partition passed it", fs)
 	}
 }
 
@@ -127,7 +157,7 @@ func TestLevel2SameResultForAnyPartitioning(t *testing.T) {
 			}
 			for _, h := range hbs {
 				offset++
-				l2.Add(0, offset, h.Envelope("in", int32(parts)))
+				l2.Add(0, offset, h.Envelope("drift", "in", int32(parts)))
 			}
 			for _, f := range l2.Ready() {
 				n := 0
@@ -201,11 +231,16 @@ func TestLevel2WaitsForEveryPartition(t *testing.T) {
 	}
 	// A heartbeat read from another partials partition may have overtaken
 	// partials still in flight on this one: it must not close the window.
-	l2.Add(1, 0, schemas.WindowPartial{SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
+	l2.Add(1, 0, schemas.WindowPartial{Family: "drift", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
+	// Another family's heartbeat says nothing about this family's windows.
+	l2.Add(0, 1, schemas.WindowPartial{Family: "performance", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Hour)})
 	if len(l2.Ready()) != 0 {
 		t.Fatal("a heartbeat on another partials partition finished the window")
 	}
-	l2.Add(0, 1, schemas.WindowPartial{SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
+	if len(l2.Ready()) != 0 {
+		t.Fatal("another family's heartbeat finished the window")
+	}
+	l2.Add(0, 1, schemas.WindowPartial{Family: "drift", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
 	if fs := l2.Ready(); len(fs) != 1 || len(fs[0].Partials) != 1 {
 		t.Fatalf("ready = %+v, want the window with partition 0's partial", fs)
 	}

@@ -23,7 +23,11 @@ type Options struct {
 	ModelID      string
 	ModelVersion string
 	Start        time.Time     // first event; aligned to Window
-	Duration     time.Duration // of event time
+	Duration     time.Duration // of event time reported on
+	// Tail is traffic after Duration, so that the watermarks pass the last
+	// reported window: in a replay nothing else moves event time, and the
+	// tail's own windows stay open.
+	Tail         time.Duration
 	Window       time.Duration
 	PerWindow    int // requests per window
 	DriftFeature string
@@ -39,16 +43,17 @@ type Options struct {
 }
 
 // Defaults returns the demo's world: two hours of five-minute windows ending
-// at end, drift on "income" 70 minutes in. A window holds 2,000 requests:
+// at end (and a five-minute tail after it), drift on "income" 70 minutes in. A window holds 2,000 requests:
 // with fewer, the normed Wasserstein distance of an undrifted feature
 // crosses Evidently's 0.1 threshold by chance (its 95th percentile is 0.12
 // at 400 rows), and the demo would report drift that is only noise.
 func Defaults(end time.Time) Options {
 	end = end.UTC().Truncate(5 * time.Minute)
 	start := end.Add(-2 * time.Hour)
+	// Reported windows end at end; the tail runs five minutes past it.
 	return Options{
 		Seed: 42, ModelID: "churn-model", ModelVersion: "v1",
-		Start: start, Duration: 2 * time.Hour, Window: 5 * time.Minute, PerWindow: 2000,
+		Start: start, Duration: 2 * time.Hour, Tail: 5 * time.Minute, Window: 5 * time.Minute, PerWindow: 2000,
 		DriftFeature: "income", DriftAt: start.Add(70 * time.Minute), DriftShift: 1.5,
 		LabelDelay: [2]time.Duration{5 * time.Minute, 15 * time.Minute},
 		Malformed:  3, ReferenceN: 5000, ProdCorrect: 0.9, ShadowAgree: 0.85,
@@ -128,7 +133,7 @@ func (o Options) Generate() ([]Record, Truth) {
 	r := rand.New(rand.NewPCG(o.Seed, 1))
 	tr := Truth{Requests: map[time.Time]int{}, Correct: map[time.Time]map[string]int{}, Agree: map[time.Time]int{}}
 	var out []Record
-	windows := int(o.Duration / o.Window)
+	windows := int((o.Duration + o.Tail) / o.Window)
 	n := 0
 	for w := 0; w < windows; w++ {
 		ws := o.Start.Add(time.Duration(w) * o.Window)

@@ -1,0 +1,49 @@
+# Driftline. `make run` and `make test` work on a fresh clone: they fetch
+# what they need (libchdb.so, 566 MB) into a cache outside the clone.
+SHELL := /bin/bash
+# fetch-chdb.sh keeps libchdb.so under $${XDG_CACHE_HOME:-$$HOME/.cache}/driftline.
+CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/driftline
+CHDB_VERSION := 26.7.3-stable.1
+LIBCHDB := $(CACHE)/chdb/$(CHDB_VERSION)/libchdb.so
+export DRIFTLINE_LIBCHDB ?= $(LIBCHDB)
+export CGO_ENABLED := 0
+
+MODULES := schemas services infra tools e2e
+SERVICES := adapter shadow-evaluator drift-aggregator feedback-labeler retrain-trigger
+PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
+
+.PHONY: all build run test test-unit test-e2e fuzz vet chdb clean help
+
+all: build
+
+help:
+	@echo "make run    - start the embedded stack with a synthetic model, print what it found"
+	@echo "make test   - unit tests, fuzz seeds, and the end-to-end test on in-process Kafka + chDB"
+	@echo "make build  - build bin/driftline and one binary per service"
+
+build:
+	@mkdir -p bin
+	go build -o bin/driftline ./tools/driftline
+	@for s in $(SERVICES); do echo "go build -o bin/$$s ./services/$$s"; go build -o bin/$$s ./services/$$s || exit 1; done
+
+chdb: $(LIBCHDB)
+$(LIBCHDB):
+	bash infra/scripts/fetch-chdb.sh
+
+run: chdb build
+	bin/driftline demo
+
+vet:
+	go vet $(PKGS)
+
+test: chdb vet
+	go test -count=1 -timeout 20m $(PKGS)
+
+test-unit: chdb
+	go test -count=1 -short $(PKGS)
+
+test-e2e: chdb
+	go test -count=1 -v -run TestPipeline ./e2e/...
+
+clean:
+	rm -rf bin .driftline

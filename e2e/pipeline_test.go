@@ -1,0 +1,178 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/tools/demo"
+	"github.com/driftline/driftline/tools/synth"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestPipeline runs all five services on kfake + chDB against the synthetic
+// world and checks what they wrote against the generator's truth.
+func TestPipeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the end-to-end pipeline takes about a minute; run without -short")
+	}
+	world := synth.Defaults(time.Now().Add(-10 * time.Minute))
+	var retrain, dead []*kgo.Record
+	var rows map[string]*store.Result
+	inspect := func(ctx context.Context, st *demo.Stack) error {
+		topics := stream.NewTopics(st.Config.Kafka.Prefix)
+		var err error
+		if retrain, err = readAll(ctx, st.Config.Kafka.Brokers, topics.Retrain()); err != nil {
+			return err
+		}
+		if dead, err = readAll(ctx, st.Config.Kafka.Brokers, topics.DeadLetter()); err != nil {
+			return err
+		}
+		rows = map[string]*store.Result{}
+		for name, q := range map[string]string{
+			"verdicts": `SELECT variant, feature, toUnixTimestamp64Milli(window_start), detected, value FROM metrics_latest
+			             WHERE family = 'drift' AND metric = 'drift_score' AND ` + demo.Reported(world) + ` ORDER BY window_start`,
+			"accuracy": `SELECT variant, toUnixTimestamp64Milli(window_start), value, sample_count FROM metrics_latest
+			             WHERE family = 'performance' AND metric = 'accuracy' AND ` + demo.Reported(world),
+			"agreement": `SELECT toUnixTimestamp64Milli(window_start), value, sample_count FROM metrics_latest
+			              WHERE family = 'shadow' AND metric = 'agreement_rate' AND ` + demo.Reported(world),
+			"predictions": `SELECT uniqExact(event_id) FROM predictions`,
+			"deadletters": `SELECT error_class, source_topic FROM deadletters ORDER BY source_offset`,
+		} {
+			if rows[name], err = st.Store.Query(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return nil
+	}
+	s, err := demo.Run(context.Background(), demo.Options{Dir: t.TempDir(), World: world, Timeout: 4 * time.Minute, Inspect: inspect, Out: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, truth := world.Generate()
+
+	// Drift: the injected feature is detected in the injection window, and
+	// no feature in any variant is flagged before it.
+	if s.DriftFeature != world.DriftFeature || !s.FirstDetected.Equal(world.DriftAt) {
+		t.Errorf("first detection: feature %q at %s, want %q at %s", s.DriftFeature, s.FirstDetected, world.DriftFeature, world.DriftAt)
+	}
+	detectedAfter := 0
+	for _, r := range rows["verdicts"].Rows {
+		variant, feature, start, detected := r[0].(string), r[1].(string), time.UnixMilli(asInt(r[2])).UTC(), r[3].(bool)
+		if !detected {
+			if feature == world.DriftFeature && !start.Before(world.DriftAt) {
+				t.Errorf("%s %s window %s: drift not detected after injection (score %v)", variant, feature, start, r[4])
+			}
+			continue
+		}
+		if start.Before(world.DriftAt) {
+			t.Errorf("%s %s window %s: drift detected before injection (score %v)", variant, feature, start, r[4])
+		}
+		if feature != world.DriftFeature {
+			t.Errorf("%s %s window %s: drift detected on a feature that did not drift (score %v)", variant, feature, start, r[4])
+		}
+		detectedAfter++
+	}
+	if detectedAfter == 0 {
+		t.Error("no drift_score row detected drift")
+	}
+
+	// Exactly one retrain trigger, in the table and on the topic.
+	if len(s.Triggers) != 1 {
+		t.Errorf("triggers table has %d triggers, want 1: %+v", len(s.Triggers), s.Triggers)
+	}
+	if len(retrain) != 1 {
+		t.Fatalf("%d records on the retrain topic, want 1", len(retrain))
+	}
+	var tr schemas.Trigger
+	if err := schemas.Unmarshal(retrain[0].Value, &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Action != schemas.ActionRetrain || tr.ModelID != world.ModelID || len(tr.Evidence) == 0 || tr.Evidence[0].Feature != world.DriftFeature ||
+		!tr.Evidence[0].WindowStart.Equal(world.DriftAt) {
+		t.Errorf("trigger = %+v, want a retrain of %s with %s evidence from %s", tr, world.ModelID, world.DriftFeature, world.DriftAt)
+	}
+
+	// Performance: every window's accuracy is exactly the generated one.
+	windows := int(world.Duration / world.Window)
+	if n := len(rows["accuracy"].Rows); n != 2*windows {
+		t.Errorf("%d accuracy windows, want %d (two variants × %d)", n, 2*windows, windows)
+	}
+	for _, r := range rows["accuracy"].Rows {
+		variant, start, got := r[0].(string), time.UnixMilli(asInt(r[1])).UTC(), r[2].(float64)
+		want := float64(truth.Correct[start][variant]) / float64(truth.Requests[start])
+		if math.Abs(got-want) > 1e-12 || asInt(r[3]) != int64(truth.Requests[start]) {
+			t.Errorf("accuracy %s window %s = %v over %v labels, want %v over %d", variant, start, got, r[3], want, truth.Requests[start])
+		}
+	}
+	if n := len(rows["agreement"].Rows); n != windows {
+		t.Errorf("%d agreement windows, want %d", n, windows)
+	}
+	for _, r := range rows["agreement"].Rows {
+		start, got := time.UnixMilli(asInt(r[0])).UTC(), r[1].(float64)
+		want := float64(truth.Agree[start]) / float64(truth.Requests[start])
+		if math.Abs(got-want) > 1e-12 {
+			t.Errorf("agreement window %s = %v, want %v", start, got, want)
+		}
+	}
+
+	// Malformed input went to the dead-letter topic and table, and every
+	// good record after it still flowed.
+	if len(dead) != truth.Malformed || len(rows["deadletters"].Rows) != truth.Malformed {
+		t.Errorf("dead letters: %d on the topic, %d in the table, want %d", len(dead), len(rows["deadletters"].Rows), truth.Malformed)
+	}
+	for _, d := range dead {
+		var dl schemas.DeadLetter
+		if err := schemas.Unmarshal(d.Value, &dl); err != nil {
+			t.Fatal(err)
+		}
+		if dl.ErrorClass == "" || dl.ErrorMessage == "" || len(dl.Original) == 0 || dl.SourceTopic != "driftline.raw.app" {
+			t.Errorf("dead letter lacks its reason or original: %+v", dl)
+		}
+	}
+	if got := asInt(rows["predictions"].Rows[0][0]); got != int64(truth.Inferences) {
+		t.Errorf("%d predictions stored, want %d", got, truth.Inferences)
+	}
+}
+
+// readAll reads a topic from its start to its current end.
+func readAll(ctx context.Context, brokers []string, topic string) ([]*kgo.Record, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	for idle := 0; idle < 3; {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r); n++ })
+		if n == 0 {
+			idle++
+		}
+	}
+	return out, nil
+}
+
+func asInt(x any) int64 {
+	switch v := x.(type) {
+	case int64:
+		return v
+	case uint64:
+		return int64(v)
+	case float64:
+		return int64(v)
+	}
+	return math.MinInt64
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }

@@ -1,0 +1,343 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/drift"
+	"github.com/driftline/driftline/services/pipeline"
+	"github.com/driftline/driftline/services/reference"
+	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/tools/synth"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Options configure a demo run.
+type Options struct {
+	Dir     string        // data directory, kept afterwards
+	World   synth.Options // what the synthetic producer generates
+	Timeout time.Duration // for the whole run
+	Out     io.Writer     // progress and summary; nil discards
+	// Inspect, if set, runs after the summary while the stack still runs,
+	// so a test can read the topics too.
+	Inspect func(ctx context.Context, st *Stack) error
+}
+
+// Config is the pipeline configuration of the demo: five-minute windows,
+// a short idle timeout, and a label horizon just above the synthetic label
+// delay, so that the reported windows finish soon after the producer stops.
+func Config() pipeline.Config {
+	c := pipeline.Defaults()
+	c.IdleTimeout = 2 * time.Second
+	// Labels come 5 to 15 minutes after their predictions.
+	c.LabelHorizon = 16 * time.Minute
+	return c
+}
+
+// Summary is what a demo run found.
+type Summary struct {
+	Elapsed  time.Duration
+	Produced int
+	Truth    synth.Truth
+	Windows  int
+
+	DriftFeature  string
+	DriftAt       time.Time
+	FirstDetected time.Time // zero if never
+	DetectedScore float64
+	Threshold     float64
+	Triggers      []schemas.Trigger
+
+	Accuracy    map[string]float64 // by variant, over all windows
+	Agreement   float64
+	DeadLetters int
+}
+
+// Run starts the stack, publishes the reference profile, produces the
+// synthetic stream, waits until every window is finished and summarises.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 4 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	began := time.Now()
+	w := o.World
+	windows := int(w.Duration / w.Window)
+
+	var metricsSeen, triggersSeen atomic.Int64
+	cfg := Config()
+	cfg.WindowSize = w.Window
+	fmt.Fprintf(out, "starting in-process Kafka and embedded ClickHouse in %s\n", o.Dir)
+	st, err := StartStack(ctx, o.Dir, cfg, pipeline.Deps{
+		OnMetrics: func(ms []schemas.MetricWindow) { metricsSeen.Add(int64(len(ms))) },
+		OnTrigger: func(schemas.Trigger) { triggersSeen.Add(1) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+
+	cl, err := kgo.NewClient(st.Config.Kafka.Options(nil)...)
+	if err != nil {
+		return nil, fmt.Errorf("producer: %w", err)
+	}
+	defer cl.Close()
+	topics := stream.NewTopics(st.Config.Kafka.Prefix)
+
+	prof, err := Profile(w)
+	if err != nil {
+		return nil, err
+	}
+	if err := Publish(ctx, cl, topics, prof); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "published reference profile %s for %s %s (%d rows, %d features)\n",
+		short(prof.ReferenceID), prof.ModelID, prof.ModelVersion, prof.RowCount, len(prof.Features))
+
+	recs, truth := w.Generate()
+	fmt.Fprintf(out, "producing %d raw records: %d windows of %s from %s, drift on %q from %s\n",
+		len(recs), windows, w.Window, w.Start.Format("15:04"), w.DriftFeature, w.DriftAt.Format("15:04"))
+	last := time.Now()
+	for i := 0; i < len(recs); i += 2000 {
+		batch := make([]*kgo.Record, 0, 2000)
+		for _, r := range recs[i:min(i+2000, len(recs))] {
+			batch = append(batch, &kgo.Record{Topic: topics.Raw(r.Source), Key: []byte(r.Key), Value: r.Value})
+		}
+		if err := stream.ProduceSync(ctx, cl, batch...); err != nil {
+			return nil, err
+		}
+		if time.Since(last) > 2*time.Second {
+			last = time.Now()
+			fmt.Fprintf(out, "  produced %d/%d records · metrics written %d\n", min(i+2000, len(recs)), len(recs), metricsSeen.Load())
+		}
+	}
+	fmt.Fprintf(out, "  produced %d/%d records\n", len(recs), len(recs))
+
+	// Wait for every window of every family, and for the dead letters.
+	want := map[string]int{"ops": windows * 2, "performance": windows * 2, "shadow": windows}
+	for {
+		got, err := closed(ctx, st.Store, w)
+		if err != nil {
+			return nil, err
+		}
+		dead, err := count(ctx, st.Store, "SELECT count() FROM deadletters")
+		if err != nil {
+			return nil, err
+		}
+		done := dead >= truth.Malformed
+		for f, n := range want {
+			done = done && got[f] >= n
+		}
+		if done {
+			break
+		}
+		if time.Since(last) > 2*time.Second {
+			last = time.Now()
+			fmt.Fprintf(out, "  windows finished: drift %d/%d · performance %d/%d · shadow %d/%d · dead letters %d · triggers %d\n",
+				got["ops"], want["ops"], got["performance"], want["performance"], got["shadow"], want["shadow"], dead, triggersSeen.Load())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for windows to finish: %w (finished: %v of %v)", ctx.Err(), got, want)
+		case err := <-st.Done():
+			return nil, fmt.Errorf("services stopped: %w", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	// The trigger service reads the metrics topic after they were written;
+	// give it a moment to act on the last windows.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		n, err := count(ctx, st.Store, "SELECT count() FROM metrics")
+		if err != nil {
+			return nil, err
+		}
+		if int64(n) <= metricsSeen.Load() && triggersSeen.Load() > 0 {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+
+	s, err := summarise(ctx, st.Store, w)
+	if err != nil {
+		return nil, err
+	}
+	s.Elapsed, s.Produced, s.Truth, s.Windows = time.Since(began), len(recs), truth, windows
+	if o.Inspect != nil {
+		if err := o.Inspect(ctx, st); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// Profile builds the reference profile of the synthetic model's training data.
+func Profile(w synth.Options) (*schemas.ReferenceProfile, error) {
+	num, cat := w.ReferenceColumns()
+	var cols []reference.Column
+	for name, v := range num {
+		cols = append(cols, reference.Column{Name: name, Kind: schemas.KindNumeric, Numbers: v})
+	}
+	for name, v := range cat {
+		cols = append(cols, reference.Column{Name: name, Kind: schemas.KindCategorical, Strings: v})
+	}
+	sort.Slice(cols, func(i, j int) bool { return cols[i].Name < cols[j].Name })
+	p, err := reference.FromColumns(w.ModelID, w.ModelVersion, cols)
+	if err != nil {
+		return nil, fmt.Errorf("reference profile: %w", err)
+	}
+	return p, nil
+}
+
+// Publish writes a profile to the compacted references topic.
+func Publish(ctx context.Context, cl *kgo.Client, t stream.Topics, p *schemas.ReferenceProfile) error {
+	r, err := stream.Record(t.References(), drift.ReferenceKey(p.ModelID, p.ModelVersion), p)
+	if err != nil {
+		return err
+	}
+	return stream.ProduceSync(ctx, cl, r)
+}
+
+func closed(ctx context.Context, st store.Store, w synth.Options) (map[string]int, error) {
+	res, err := st.Query(ctx, fmt.Sprintf(`SELECT family, count() FROM metrics_latest
+WHERE model_id = '%s' AND %s AND metric IN ('event_count', 'predictions', 'pairs') GROUP BY family`, w.ModelID, Reported(w)))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, r := range res.Rows {
+		f, _ := r[0].(string)
+		out[f] = int(num(r[1]))
+	}
+	return out, nil
+}
+
+// Reported is the SQL condition selecting the windows a run reports on
+// (not the tail's, which stay open).
+func Reported(w synth.Options) string {
+	return fmt.Sprintf("window_start >= toDateTime64(%d, 3, 'UTC') AND window_start < toDateTime64(%d, 3, 'UTC')",
+		w.Start.Unix(), w.Start.Add(w.Duration).Unix())
+}
+
+func count(ctx context.Context, st store.Store, q string) (int, error) {
+	res, err := st.Query(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return 0, fmt.Errorf("%s: want one value", q)
+	}
+	return int(num(res.Rows[0][0])), nil
+}
+
+func summarise(ctx context.Context, st store.Store, w synth.Options) (*Summary, error) {
+	s := &Summary{DriftFeature: w.DriftFeature, DriftAt: w.DriftAt, Accuracy: map[string]float64{}}
+	res, err := st.Query(ctx, fmt.Sprintf(`SELECT feature, toUnixTimestamp64Milli(min(window_start)),
+  argMin(value, window_start), argMin(threshold, window_start)
+FROM metrics_latest WHERE model_id = '%s' AND %s AND variant = 'production' AND family = 'drift' AND metric = 'drift_score' AND detected
+GROUP BY feature ORDER BY min(window_start), feature`, w.ModelID, Reported(w)))
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Rows) > 0 {
+		r := res.Rows[0]
+		s.DriftFeature, _ = r[0].(string)
+		s.FirstDetected = time.UnixMilli(int64(num(r[1]))).UTC()
+		s.DetectedScore, s.Threshold = num(r[2]), num(r[3])
+	}
+	res, err = st.Query(ctx, fmt.Sprintf(`SELECT variant,
+  sumIf(value * sample_count, metric = 'accuracy') / sumIf(sample_count, metric = 'accuracy')
+FROM metrics_latest WHERE model_id = '%s' AND %s AND family = 'performance' GROUP BY variant`, w.ModelID, Reported(w)))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res.Rows {
+		v, _ := r[0].(string)
+		s.Accuracy[v] = num(r[1])
+	}
+	res, err = st.Query(ctx, fmt.Sprintf(`SELECT sumIf(value * sample_count, metric = 'agreement_rate') / sumIf(sample_count, metric = 'agreement_rate')
+FROM metrics_latest WHERE model_id = '%s' AND %s AND family = 'shadow'`, w.ModelID, Reported(w)))
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Rows) == 1 {
+		s.Agreement = num(res.Rows[0][0])
+	}
+	res, err = st.Query(ctx, fmt.Sprintf(`SELECT trigger_id, model_id, model_version, policy, action, severity,
+  toUnixTimestamp64Milli(created_at) FROM triggers FINAL WHERE model_id = '%s' ORDER BY created_at`, w.ModelID))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res.Rows {
+		t := schemas.Trigger{}
+		t.TriggerID, _ = r[0].(string)
+		t.ModelID, _ = r[1].(string)
+		t.ModelVersion, _ = r[2].(string)
+		t.Policy, _ = r[3].(string)
+		t.Action, _ = r[4].(string)
+		t.Severity, _ = r[5].(string)
+		t.CreatedAt = time.UnixMilli(int64(num(r[6]))).UTC()
+		s.Triggers = append(s.Triggers, t)
+	}
+	if s.DeadLetters, err = count(ctx, st, "SELECT count() FROM deadletters"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Print writes the summary for a person.
+func (s *Summary) Print(w io.Writer, dataFlag string) {
+	fmt.Fprintf(w, "\nDriftline demo finished in %s: %d raw records (%d inferences, %d labels, %d malformed) in %d five-minute windows.\n",
+		s.Elapsed.Round(100*time.Millisecond), s.Produced, s.Truth.Inferences, s.Truth.Labels, s.Truth.Malformed, s.Windows)
+	if s.FirstDetected.IsZero() {
+		fmt.Fprintf(w, "Drift: none detected (injected on %q at %s).\n", s.DriftFeature, s.DriftAt.Format("15:04"))
+	} else {
+		fmt.Fprintf(w, "Drift: feature %q first detected in window %s–%s UTC (drift score %.3f, threshold %.2f); injected at %s.\n",
+			s.DriftFeature, s.FirstDetected.Format("2006-01-02 15:04"), s.FirstDetected.Add(5*time.Minute).Format("15:04"),
+			s.DetectedScore, s.Threshold, s.DriftAt.Format("15:04"))
+	}
+	if len(s.Triggers) == 0 {
+		fmt.Fprintln(w, "Trigger: none emitted.")
+	}
+	for _, t := range s.Triggers {
+		fmt.Fprintf(w, "Trigger: %s %s (policy %s, severity %s) for %s %s at %s, on driftline.triggers.retrain.\n",
+			t.Action, t.TriggerID, t.Policy, t.Severity, t.ModelID, t.ModelVersion, t.CreatedAt.Format("15:04"))
+	}
+	fmt.Fprintf(w, "Performance: accuracy production %.3f, shadow %.3f; shadow agreement %.3f.\n",
+		s.Accuracy["production"], s.Accuracy["shadow"], s.Agreement)
+	fmt.Fprintf(w, "Dead letters: %d (in driftline.deadletter and the deadletters table).\n", s.DeadLetters)
+	fmt.Fprintf(w, "\nThe data stays. Query it with:\n  bin/driftline sql%s \"SELECT window_start, feature, metric, value, detected FROM metrics_latest WHERE family = 'drift' AND metric = 'drift_score' AND detected ORDER BY window_start LIMIT 10\"\n", dataFlag)
+}
+
+func num(x any) float64 {
+	switch v := x.(type) {
+	case float64:
+		return v
+	case int64:
+		return float64(v)
+	case uint64:
+		return float64(v)
+	case nil:
+		return math.NaN()
+	}
+	return math.NaN()
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,69 @@
+// Command driftline runs Driftline embedded and operates its stores and
+// topics: demo, dev, migrate, sql, baseline.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `driftline: watch machine-learning models in production
+
+Usage:
+  driftline demo     [--data DIR]   run the embedded stack with a synthetic model and print what it found
+  driftline dev      [--data DIR]   run the embedded stack (in-process Kafka, embedded ClickHouse, all services) until Ctrl-C
+  driftline migrate  --store DSN    apply the ClickHouse migrations
+  driftline sql      [--data DIR | --store DSN] [--format table|json] QUERY
+  driftline baseline --csv FILE --model ID [--version V] --brokers HOST:PORT
+                                    build a reference profile from a training dataset and publish it
+
+Stores: clickhouse://user:pass@host:9000/db (a ClickHouse server) or chdb:///path (embedded).
+Run "driftline COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "driftline:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"demo": cmdDemo, "dev": cmdDev, "migrate": cmdMigrate, "sql": cmdSQL, "baseline": cmdBaseline,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}
+
+// defaultData is where the embedded stack keeps its data.
+const defaultData = ".driftline"
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("driftline "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

@@ -83,7 +83,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	st, err := StartStack(ctx, o.Dir, cfg, pipeline.Deps{
 		OnMetrics: func(ms []schemas.MetricWindow) { metricsSeen.Add(int64(len(ms))) },
 		OnTrigger: func(schemas.Trigger) { triggersSeen.Add(1) },
-	})
+	}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +318,7 @@ func (s *Summary) Print(w io.Writer, dataFlag string) {
 	fmt.Fprintf(w, "Performance: accuracy production %.3f, shadow %.3f; shadow agreement %.3f.\n",
 		s.Accuracy["production"], s.Accuracy["shadow"], s.Agreement)
 	fmt.Fprintf(w, "Dead letters: %d (in driftline.deadletter and the deadletters table).\n", s.DeadLetters)
-	fmt.Fprintf(w, "\nThe data stays. Query it with:\n  bin/driftline sql%s \"SELECT window_start, feature, metric, value, detected FROM metrics_latest WHERE family = 'drift' AND metric = 'drift_score' AND detected ORDER BY window_start LIMIT 10\"\n", dataFlag)
+	fmt.Fprintf(w, "\nThe data stays. Query it with:\n  bin/driftline sql%s \"SELECT window_start, variant, feature, round(value, 3) AS drift_score FROM metrics_latest WHERE family = 'drift' AND metric = 'drift_score' AND detected ORDER BY window_start, variant LIMIT 10\"\n", dataFlag)
 }
 
 func num(x any) float64 {

@@ -25,11 +25,12 @@ type Stack struct {
 	done   chan error
 }
 
-// StartStack starts Kafka with its data under dir/kafka and the ClickHouse
-// engine under dir/clickhouse, applies the migrations, creates the topics
-// and runs the five services until Close.
-func StartStack(ctx context.Context, dir string, cfg pipeline.Config, deps pipeline.Deps) (*Stack, error) {
-	k, err := devkafka.Start(devkafka.Options{DataDir: filepath.Join(dir, "kafka"), Partitions: int32(cfg.Partitions)})
+// StartStack starts Kafka on 127.0.0.1:port (0: any free port) with its
+// data under dir/kafka and the ClickHouse engine under dir/clickhouse,
+// applies the migrations, creates the topics and runs the five services
+// until Close.
+func StartStack(ctx context.Context, dir string, cfg pipeline.Config, deps pipeline.Deps, port int) (*Stack, error) {
+	k, err := devkafka.Start(devkafka.Options{DataDir: filepath.Join(dir, "kafka"), Partitions: int32(cfg.Partitions), Port: port})
 	if err != nil {
 		return nil, err
 	}

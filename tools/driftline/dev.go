@@ -16,13 +16,14 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("dev", stderr)
 	data := fs.String("data", defaultData, "data directory; topics, offsets and tables survive a restart")
 	partitions := fs.Int("partitions", 3, "partitions of new topics")
+	port := fs.Int("port", 9092, "Kafka port on 127.0.0.1 (0 picks a free one)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg := pipeline.Defaults()
 	cfg.Partitions = *partitions
 	dir := filepath.Join(*data, "dev")
-	st, err := demo.StartStack(ctx, dir, cfg, pipeline.Deps{Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	st, err := demo.StartStack(ctx, dir, cfg, pipeline.Deps{Logger: slog.New(slog.NewTextHandler(stderr, nil))}, *port)
 	if err != nil {
 		return err
 	}

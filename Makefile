@@ -12,6 +12,8 @@ MODULES := schemas services infra tools e2e
 SERVICES := adapter shadow-evaluator drift-aggregator feedback-labeler retrain-trigger
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
+FUZZTIME ?= 10s
+
 .PHONY: all build run test test-unit test-e2e fuzz vet chdb clean help
 
 all: build
@@ -20,6 +22,7 @@ help:
 	@echo "make run    - start the embedded stack with a synthetic model, print what it found"
 	@echo "make test   - unit tests, fuzz seeds, and the end-to-end test on in-process Kafka + chDB"
 	@echo "make build  - build bin/driftline and one binary per service"
+	@echo "make fuzz   - run every fuzz target for FUZZTIME (default 10s)"
 
 build:
 	@mkdir -p bin
@@ -41,6 +44,16 @@ test: chdb vet
 
 test-unit: chdb
 	go test -count=1 -short $(PKGS)
+
+# fuzz runs every fuzz target for FUZZTIME; findings land in testdata/fuzz
+# of the package and stay there as regression seeds.
+fuzz: chdb
+	@grep -l '^func Fuzz' $$(git ls-files '*_test.go') | xargs -n1 dirname | sort -u | while read -r dir; do \
+	  for f in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
+	    echo "go test -run=^$$ -fuzz=^$$f\$$ -fuzztime=$(FUZZTIME) ./$$dir"; \
+	    go test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./$$dir || exit 1; \
+	  done; \
+	done
 
 test-e2e: chdb
 	go test -count=1 -v -run TestPipeline ./e2e/...

@@ -8,7 +8,11 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
@@ -33,10 +37,10 @@ type Handler struct {
 	MaxRecordBytes int
 	Metrics        *Metrics
 
-	out    []*kgo.Record
-	dead   []store.Row
-	next   stream.Offsets
-	ranges []string
+	out      []*kgo.Record
+	dead     []store.Row
+	deadKeys []string // topic/partition/offset of each dead letter, for the insert token
+	next     stream.Offsets
 }
 
 // Metrics counts what the adapter did.
@@ -114,7 +118,7 @@ func (h *Handler) deadLetter(r *kgo.Record, source, stage, class, msg string) er
 	}
 	h.out = append(h.out, rec)
 	h.dead = append(h.dead, DeadLetterRow(&dl))
-	h.ranges = append(h.ranges, fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset))
+	h.deadKeys = append(h.deadKeys, fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset))
 	return nil
 }
 
@@ -126,15 +130,27 @@ func (h *Handler) Flush(ctx context.Context, _ time.Time) (stream.Offsets, error
 	}
 	h.out = h.out[:0]
 	if len(h.dead) > 0 {
-		tok := fmt.Sprintf("deadletters-%v", h.ranges)
-		if err := h.Store.Insert(ctx, "deadletters", tok, h.dead); err != nil {
+		if err := h.Store.Insert(ctx, "deadletters", deadLetterToken(h.deadKeys), h.dead); err != nil {
 			return nil, fmt.Errorf("insert %d dead letters: %w", len(h.dead), err)
 		}
-		h.dead, h.ranges = h.dead[:0], h.ranges[:0]
+		h.dead, h.deadKeys = h.dead[:0], h.deadKeys[:0]
 	}
 	offs := h.next
 	h.next = stream.Offsets{}
 	return offs, nil
+}
+
+// deadLetterToken is the insert_deduplication_token of a batch of dead
+// letters, given as topic/partition/offset keys: a digest of the sorted keys,
+// so the same records handled again in any order (a replay after a crash)
+// give the same token and the retried insert is absorbed, and its length
+// stays fixed however many dead letters one poll brings (ClickHouse refuses
+// queries past max_query_size, 256 KiB by default).
+func deadLetterToken(keys []string) string {
+	sorted := slices.Clone(keys)
+	slices.Sort(sorted)
+	sum := sha256.Sum256([]byte(strings.Join(sorted, "\n")))
+	return "deadletters-" + hex.EncodeToString(sum[:])
 }
 
 // Revoked needs nothing: the adapter keeps no state between polls.

@@ -34,10 +34,14 @@ func (a *Acc) Fill(p *schemas.WindowPartial) {
 }
 
 type pending struct {
-	prod    *schemas.InferenceEvent
-	others  []*schemas.InferenceEvent
-	offset  int64 // the request's first record
-	expires time.Time
+	prod   *schemas.InferenceEvent
+	others []*schemas.InferenceEvent
+	// variants already routed: a request has one prediction per variant,
+	// and one delivered again (the adapter is at-least-once) must not be
+	// paired twice.
+	variants map[string]bool
+	offset   int64 // the request's first record
+	expires  time.Time
 }
 
 // Router pairs predictions at level 1.
@@ -73,20 +77,24 @@ func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time)
 	}
 	p := reqs[e.RequestID]
 	if p == nil {
-		p = &pending{offset: rec.Offset, expires: e.EventTime.Add(r.Horizon)}
+		p = &pending{offset: rec.Offset, expires: e.EventTime.Add(r.Horizon), variants: map[string]bool{}}
 		reqs[e.RequestID] = p
 	}
-	if e.Variant == schemas.VariantProduction {
+	switch {
+	case p.variants[e.Variant]:
+		// A redelivery: already paired or waiting.
+	case e.Variant == schemas.VariantProduction:
 		p.prod = &e
 		for _, o := range p.others {
 			r.pair(rec.Partition, p.offset, eng, p.prod, o, now)
 		}
 		p.others = nil
-	} else if p.prod != nil {
+	case p.prod != nil:
 		r.pair(rec.Partition, p.offset, eng, p.prod, &e, now)
-	} else {
+	default:
 		p.others = append(p.others, &e)
 	}
+	p.variants[e.Variant] = true
 	eng.Advance(rec.Partition, e.EventTime.Add(-r.OutOfOrderness-r.Horizon), now)
 	if e.EventTime.After(r.max[rec.Partition]) {
 		r.max[rec.Partition] = e.EventTime

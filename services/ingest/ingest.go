@@ -94,17 +94,20 @@ func (h *Handler) record(r *kgo.Record) error {
 		return h.deadLetter(r, source, normalize.StageDecode, normalize.ClassOf(err), err.Error())
 	}
 	var out *kgo.Record
+	outKind := normalize.KindInference
 	switch {
 	case ev.Inference != nil:
 		out, err = stream.Record(h.Topics.Inferences(), ev.Inference.RequestID, ev.Inference)
-		h.Metrics.Out.WithLabelValues(normalize.KindInference).Inc()
 	case ev.Label != nil:
+		outKind = normalize.KindLabel
 		out, err = stream.Record(h.Topics.Labels(), ev.Label.RequestID, ev.Label)
-		h.Metrics.Out.WithLabelValues(normalize.KindLabel).Inc()
 	}
 	if err != nil {
 		return h.deadLetter(r, source, "encode", "encode", err.Error())
 	}
+	// Counted only once it is sure to go out: a record is either an
+	// output or a dead letter, never both.
+	h.Metrics.Out.WithLabelValues(outKind).Inc()
 	h.out = append(h.out, out)
 	return nil
 }

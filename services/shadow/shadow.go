@@ -126,11 +126,14 @@ func (r *Router) pair(part int32, offset int64, eng *window.Level1[*Acc], prod, 
 }
 
 // Agree reports whether two predictions agree: same class when both name
-// one, else the same side of 0.5 for scores, else values within 1e-9.
+// one, else the same most probable class for multi-class probabilities,
+// else the same side of 0.5 for scores, else values within 1e-9.
 func Agree(a, b schemas.Prediction) bool {
 	switch {
 	case a.Class != nil && b.Class != nil:
 		return *a.Class == *b.Class
+	case len(a.Probabilities) > 0 && len(b.Probabilities) > 0:
+		return topClass(a.Probabilities) == topClass(b.Probabilities)
 	case a.Score != nil && b.Score != nil:
 		return (*a.Score >= 0.5) == (*b.Score >= 0.5)
 	case a.Value != nil && b.Value != nil:
@@ -138,6 +141,18 @@ func Agree(a, b schemas.Prediction) bool {
 		return d < 1e-9 && d > -1e-9
 	}
 	return false
+}
+
+// topClass is the most probable class; ties go to the smallest name, so
+// the answer does not depend on map order.
+func topClass(p map[string]float64) string {
+	best, bp := "", -1.0
+	for c, v := range p {
+		if v > bp || v == bp && c < best {
+			best, bp = c, v
+		}
+	}
+	return best
 }
 
 // Flush implements aggregate.Router: a request still waiting for its pair

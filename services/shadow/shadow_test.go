@@ -46,6 +46,12 @@ func TestAgree(t *testing.T) {
 		{"class against value", cls("1"), schemas.Prediction{Value: num(1)}, false},
 		{"one side empty", cls("churn"), schemas.Prediction{}, false},
 		{"both empty", schemas.Prediction{}, schemas.Prediction{}, false},
+		{"same top class", schemas.Prediction{Probabilities: map[string]float64{"a": 0.6, "b": 0.3, "c": 0.1}},
+			schemas.Prediction{Probabilities: map[string]float64{"a": 0.4, "b": 0.35, "c": 0.25}}, true},
+		{"other top class", schemas.Prediction{Probabilities: map[string]float64{"a": 0.6, "b": 0.4}},
+			schemas.Prediction{Probabilities: map[string]float64{"a": 0.3, "b": 0.7}}, false},
+		{"tied top classes resolve alike", schemas.Prediction{Probabilities: map[string]float64{"a": 0.5, "b": 0.5}},
+			schemas.Prediction{Probabilities: map[string]float64{"b": 0.5, "a": 0.5}}, true},
 	} {
 		if got := Agree(c.a, c.b); got != c.want {
 			t.Errorf("%s: Agree = %v, want %v", c.name, got, c.want)

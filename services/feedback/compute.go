@@ -25,6 +25,7 @@ func (c Computer) Compute(ctx context.Context, f window.Final) ([]schemas.Metric
 SELECT
     count() AS predictions,
     countIf(l.request_id != '') AS labeled,
+    countIf(l.request_id != '' AND l.label_class IS NOT NULL) AS classified,
     countIf(l.request_id != '' AND p.prediction_class IS NOT NULL AND p.prediction_class = l.label_class) AS correct,
     countIf(l.request_id != '' AND p.prediction_value IS NOT NULL AND l.label_value IS NOT NULL) AS valued,
     sumIf(abs(p.prediction_value - l.label_value), l.request_id != '' AND p.prediction_value IS NOT NULL AND l.label_value IS NOT NULL) AS abs_error
@@ -50,16 +51,16 @@ LEFT JOIN
 	if err != nil {
 		return nil, fmt.Errorf("join labels: %w", err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 5 {
-		return nil, fmt.Errorf("join labels: want one row of 5 columns, got %d rows", len(res.Rows))
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 6 {
+		return nil, fmt.Errorf("join labels: want one row of 6 columns, got %d rows", len(res.Rows))
 	}
-	v := make([]float64, 5)
+	v := make([]float64, 6)
 	for i, x := range res.Rows[0] {
 		if v[i], err = toFloat(x); err != nil {
 			return nil, fmt.Errorf("join labels: column %s: %w", res.Columns[i].Name, err)
 		}
 	}
-	predictions, labeled, correct, valued, absErr := v[0], v[1], v[2], v[3], v[4]
+	predictions, labeled, classified, correct, valued, absErr := v[0], v[1], v[2], v[3], v[4], v[5]
 	base := schemas.MetricWindow{ModelID: f.Key.ModelID, ModelVersion: f.Key.ModelVersion, Variant: f.Key.Variant,
 		Segment: f.Key.Segment, WindowStart: f.Key.Start, WindowEnd: f.Key.End, Family: schemas.FamilyPerformance}
 	mk := func(name string, val, n float64) schemas.MetricWindow {
@@ -71,8 +72,10 @@ LEFT JOIN
 	if predictions > 0 {
 		out = append(out, mk("label_coverage", labeled/predictions, predictions))
 	}
-	if labeled > 0 && labeled > valued {
-		out = append(out, mk("accuracy", correct/labeled, labeled))
+	// Accuracy is over the predictions with a class label; regression
+	// labels (a value only) count towards the MAE instead.
+	if classified > 0 {
+		out = append(out, mk("accuracy", correct/classified, classified))
 	}
 	if valued > 0 {
 		out = append(out, mk("mae", absErr/valued, valued))

@@ -10,6 +10,8 @@ package feedback
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
@@ -116,16 +118,20 @@ func (r *Router) track(rec *kgo.Record) {
 }
 
 // Flush inserts the buffered rows with tokens made of their offset ranges,
-// so a retried insert of the same records is absorbed.
+// so a retried insert of the same records is absorbed, and returns the
+// offsets after every record handled, malformed ones included.
 func (r *Router) Flush(ctx context.Context) (stream.Offsets, error) {
 	r.init()
-	if len(r.preds) > 0 || len(r.labels) > 0 {
-		tok := ""
+	if len(r.pending) > 0 {
+		// The ranges are sorted: a retry must send the same token.
+		var ranges []string
 		for t, ps := range r.pending {
 			for p, rg := range ps {
-				tok += fmt.Sprintf("%s/%d/%d-%d;", t, p, rg[0], rg[1])
+				ranges = append(ranges, fmt.Sprintf("%s/%d/%d-%d;", t, p, rg[0], rg[1]))
 			}
 		}
+		sort.Strings(ranges)
+		tok := strings.Join(ranges, "")
 		if len(r.preds) > 0 {
 			if err := r.Store.Insert(ctx, "predictions", "predictions-"+tok, r.preds); err != nil {
 				return nil, fmt.Errorf("insert %d predictions: %w", len(r.preds), err)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
@@ -47,9 +48,13 @@ func (h *Handler) Handle(ctx context.Context, fs kgo.Fetches) error {
 	return nil
 }
 
-// Flush writes the triggers to the audit table, then to their topics; the
-// ids are deterministic, so a replay after a crash rewrites the same rows
-// and the insert token absorbs them.
+// Flush publishes the triggers to their topics, then records them in the
+// audit table. The table seeds the evaluator after a restart, which then
+// suppresses every firing it holds, so a trigger must be in the table only
+// once it is published: if the insert fails instead, the replay fires and
+// publishes the trigger again with the same id (at least once, and
+// consumers deduplicate by trigger_id), and the insert token absorbs a
+// rewrite of rows that did land.
 func (h *Handler) Flush(ctx context.Context, _ time.Time) (stream.Offsets, error) {
 	if len(h.triggers) > 0 {
 		rows := make([]store.Row, 0, len(h.triggers))
@@ -73,11 +78,11 @@ func (h *Handler) Flush(ctx context.Context, _ time.Time) (stream.Offsets, error
 			rs = append(rs, r)
 			tok += "-" + t.TriggerID
 		}
-		if err := h.Store.Insert(ctx, "triggers", tok, rows); err != nil {
-			return nil, fmt.Errorf("insert %d triggers: %w", len(rows), err)
-		}
 		if err := stream.ProduceSync(ctx, h.Producer, rs...); err != nil {
 			return nil, err
+		}
+		if err := h.Store.Insert(ctx, "triggers", tok, rows); err != nil {
+			return nil, fmt.Errorf("insert %d triggers: %w", len(rows), err)
 		}
 		if h.OnTrigger != nil {
 			for _, t := range h.triggers {
@@ -94,9 +99,10 @@ func (h *Handler) Flush(ctx context.Context, _ time.Time) (stream.Offsets, error
 // Revoked needs nothing: the evaluator is seeded from the triggers table.
 func (h *Handler) Revoked(string, []int32) {}
 
-// Row is the triggers-table row of t; the evidence is kept as JSON.
+// Row is the triggers-table row of t; the evidence is kept as JSON (see
+// evidenceWindow), which Recent reads back.
 func Row(t *schemas.Trigger) (store.Row, error) {
-	ev, err := json.Marshal(t.Evidence)
+	ev, err := encodeEvidence(t.Evidence)
 	if err != nil {
 		return nil, fmt.Errorf("trigger %s evidence: %w", t.TriggerID, err)
 	}
@@ -107,19 +113,20 @@ func Row(t *schemas.Trigger) (store.Row, error) {
 	}, nil
 }
 
-// Recent reads the triggers emitted since `since` back from the table, to
-// seed the evaluator's cooldowns after a restart.
+// Recent reads back from the table the triggers whose cooldown had not
+// ended by since, oldest first and with their evidence, to seed the
+// evaluator's cooldowns and hysteresis after a restart.
 func Recent(ctx context.Context, st store.Store, since time.Time) ([]schemas.Trigger, error) {
 	res, err := st.Query(ctx, fmt.Sprintf(`SELECT trigger_id, model_id, model_version, policy, action, severity,
-  toUnixTimestamp64Milli(created_at), toUnixTimestamp64Milli(cooldown_until)
-FROM triggers FINAL WHERE cooldown_until >= fromUnixTimestamp64Milli(toInt64(%d)) ORDER BY created_at`, since.UnixMilli()))
+  toUnixTimestamp64Milli(created_at), toUnixTimestamp64Milli(cooldown_until), evidence
+FROM triggers FINAL WHERE cooldown_until >= fromUnixTimestamp64Milli(toInt64(%d)) ORDER BY created_at, trigger_id`, since.UnixMilli()))
 	if err != nil {
 		return nil, fmt.Errorf("read recent triggers: %w", err)
 	}
 	var out []schemas.Trigger
 	for _, r := range res.Rows {
-		if len(r) != 8 {
-			return nil, fmt.Errorf("read recent triggers: want 8 columns, got %d", len(r))
+		if len(r) != 9 {
+			return nil, fmt.Errorf("read recent triggers: want 9 columns, got %d", len(r))
 		}
 		t := schemas.Trigger{}
 		t.TriggerID, _ = r[0].(string)
@@ -130,6 +137,10 @@ FROM triggers FINAL WHERE cooldown_until >= fromUnixTimestamp64Milli(toInt64(%d)
 		t.Severity, _ = r[5].(string)
 		t.CreatedAt = time.UnixMilli(asInt(r[6])).UTC()
 		t.CooldownUntil = time.UnixMilli(asInt(r[7])).UTC()
+		// A row whose evidence does not read (edited by hand) still
+		// restores its cooldown; only its hysteresis is lost.
+		ev, _ := r[8].(string)
+		t.Evidence, _ = decodeEvidence(ev)
 		out = append(out, t)
 	}
 	return out, nil
@@ -145,4 +156,92 @@ func asInt(x any) int64 {
 		return int64(v)
 	}
 	return 0
+}
+
+// evidenceWindow is one evidence window as the triggers table keeps it:
+// encoding/json's rendering of schemas.MetricWindow (field names as keys,
+// times in RFC 3339), except that the numbers JSON cannot express, NaN and
+// the infinities, are the strings "NaN", "+Inf" and "-Inf". Evidence is
+// written by Driftline from metrics it computed, but a non-finite value in
+// it must never make a trigger unwritable: the service would stop on it for
+// good.
+type evidenceWindow struct {
+	schemas.MetricWindow
+	Value     jsonFloat
+	Threshold *jsonFloat
+	PValue    *jsonFloat
+}
+
+func encodeEvidence(ms []schemas.MetricWindow) (string, error) {
+	if ms == nil {
+		return "null", nil
+	}
+	ws := make([]evidenceWindow, len(ms))
+	for i, m := range ms {
+		ws[i] = evidenceWindow{MetricWindow: m, Value: jsonFloat(m.Value),
+			Threshold: (*jsonFloat)(m.Threshold), PValue: (*jsonFloat)(m.PValue)}
+	}
+	b, err := json.Marshal(ws)
+	return string(b), err
+}
+
+// decodeEvidence reads what encodeEvidence wrote; "" and "null" are no
+// evidence.
+func decodeEvidence(s string) ([]schemas.MetricWindow, error) {
+	if s == "" || s == "null" {
+		return nil, nil
+	}
+	var ws []evidenceWindow
+	if err := json.Unmarshal([]byte(s), &ws); err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	ms := make([]schemas.MetricWindow, len(ws))
+	for i, w := range ws {
+		m := w.MetricWindow
+		m.Value, m.Threshold, m.PValue = float64(w.Value), (*float64)(w.Threshold), (*float64)(w.PValue)
+		ms[i] = m
+	}
+	return ms, nil
+}
+
+// jsonFloat is a float64 whose NaN and infinities are JSON strings.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	switch x := float64(f); {
+	case math.IsNaN(x):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(x, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(x, -1):
+		return []byte(`"-Inf"`), nil
+	default:
+		return json.Marshal(x)
+	}
+}
+
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	var s string
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		switch s {
+		case "NaN":
+			*f = jsonFloat(math.NaN())
+		case "+Inf":
+			*f = jsonFloat(math.Inf(1))
+		case "-Inf":
+			*f = jsonFloat(math.Inf(-1))
+		default:
+			return fmt.Errorf("number %q: want a number, \"NaN\", \"+Inf\" or \"-Inf\"", s)
+		}
+		return nil
+	}
+	var x float64
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	*f = jsonFloat(x)
+	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/driftline/driftline/services/reference"
 	"github.com/driftline/driftline/services/stream"
 	"github.com/driftline/driftline/tools/demo"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -50,10 +52,45 @@ func cmdBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("baseline: %w", err)
 	}
 	defer cl.Close()
-	if err := demo.Publish(ctx, cl, stream.NewTopics(*prefix), p); err != nil {
+	topics := stream.NewTopics(*prefix)
+	if err := ensureReferences(ctx, cl, topics.References()); err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
-	fmt.Fprintf(stdout, "published reference profile %s for %s %s: %d rows, %d features\n", p.ReferenceID, p.ModelID, p.ModelVersion, p.RowCount, len(p.Features))
+	if err := demo.Publish(ctx, cl, topics, p); err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	target := p.ModelID + " " + p.ModelVersion
+	if p.ModelVersion == "" {
+		target = p.ModelID + " (every version without a profile of its own)"
+	}
+	fmt.Fprintf(stdout, "published reference profile %s for %s: %d rows, %d features\n", p.ReferenceID, target, p.RowCount, len(p.Features))
+	return nil
+}
+
+// ensureReferences creates the references topic, compacted and with one
+// partition as the services create it, when it does not exist yet: a
+// profile may well be published before the services first ran, and a
+// broker's auto-creation would make it a topic that deletes the profile
+// after the retention time.
+func ensureReferences(ctx context.Context, cl *kgo.Client, topic string) error {
+	adm := kadm.NewClient(cl)
+	td, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", topic, err)
+	}
+	if d, ok := td[topic]; ok && d.Err == nil {
+		return nil
+	} else if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("describe topic %s: %w", topic, d.Err)
+	}
+	compact := "compact"
+	resp, err := adm.CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": &compact}, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
 	return nil
 }
 

@@ -30,6 +30,9 @@ type Router[A Accumulator] interface {
 	// not still needed (e.g. by unpaired predictions); nil when only open
 	// windows hold records.
 	Flush(ctx context.Context) (stream.Offsets, error)
+	// Revoked forgets the state of partitions another instance now owns,
+	// after a last Flush; their offsets must not be committed from here.
+	Revoked(topic string, partitions []int32)
 }
 
 // Level1 is a stream.Handler that feeds a Router and publishes partials.
@@ -138,4 +141,10 @@ func (l *Level1[A]) Revoked(topic string, ps []int32) {
 	if topic == l.Source {
 		l.Engine.Revoke(ps...)
 	}
+	for _, p := range ps {
+		if m := l.lag[p]; m != nil {
+			delete(m, topic)
+		}
+	}
+	l.Router.Revoked(topic, ps)
 }

@@ -96,6 +96,9 @@ func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time)
 // Flush implements aggregate.Router: only open windows hold records.
 func (r *Router) Flush(context.Context) (stream.Offsets, error) { return nil, nil }
 
+// Revoked implements aggregate.Router: the router keeps no partition state.
+func (r *Router) Revoked(string, []int32) {}
+
 // Computer is the level-2 side.
 type Computer struct {
 	Refs *References

@@ -159,6 +159,23 @@ func (r *Router) Flush(ctx context.Context) (stream.Offsets, error) {
 	return out, nil
 }
 
+// Revoked implements aggregate.Router. The loop flushed just before, so
+// nothing of these partitions is buffered; what is left are their offsets
+// and clocks, which are the new owner's now.
+func (r *Router) Revoked(topic string, ps []int32) {
+	r.init()
+	for _, p := range ps {
+		delete(r.done[topic], p)
+		delete(r.pending[topic], p)
+		switch topic {
+		case r.Topics.Inferences():
+			delete(r.maxPred, p)
+		case r.Topics.Labels():
+			delete(r.maxLabel, p)
+		}
+	}
+}
+
 // PredictionRow is the predictions-table row of e.
 func PredictionRow(e *schemas.InferenceEvent) store.Row {
 	row := store.Row{

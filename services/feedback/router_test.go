@@ -282,3 +282,35 @@ func TestRouterCountsPredictionsPerWindow(t *testing.T) {
 		t.Errorf("committable offset %d, want 3 (the open second window's record)", got)
 	}
 }
+
+// After a rebalance the router no longer reports offsets of a revoked
+// partition: committing them would overwrite the new owner's progress.
+func TestRouterRevokedForgetsPartition(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	w := baseTime()
+	r := &Router{Store: st, Topics: topics, OutOfOrderness: 30 * time.Second, Horizon: time.Hour}
+	eng := newEngine()
+	for _, rec := range []*kgo.Record{pred(t, 0, 4, "a", w), pred(t, 1, 9, "b", w), lab(t, 0, 2, "req-a", w)} {
+		if err := r.Route(rec, eng, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offs, err := r.Flush(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offs[topics.Inferences()][0] != 5 || offs[topics.Inferences()][1] != 10 || offs[topics.Labels()][0] != 3 {
+		t.Fatalf("offsets %v", offs)
+	}
+	r.Revoked(topics.Inferences(), []int32{0})
+	r.Revoked(topics.Labels(), []int32{0})
+	if offs, err = r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, inf0 := offs[topics.Inferences()][0]
+	_, lab0 := offs[topics.Labels()][0]
+	if inf0 || lab0 || offs[topics.Inferences()][1] != 10 {
+		t.Errorf("after revoking partition 0: %v, want only inferences[1] at 10", offs)
+	}
+}

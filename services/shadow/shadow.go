@@ -173,6 +173,18 @@ func (r *Router) Flush(context.Context) (stream.Offsets, error) {
 	return offs, nil
 }
 
+// Revoked implements aggregate.Router: requests waiting on a partition
+// that moved away are the new owner's, replayed from the held offset.
+func (r *Router) Revoked(topic string, ps []int32) {
+	if topic != r.Topic {
+		return
+	}
+	for _, p := range ps {
+		delete(r.parts, p)
+		delete(r.max, p)
+	}
+}
+
 // Computer computes the shadow metrics of a finished window.
 type Computer struct{}
 

@@ -428,3 +428,26 @@ func TestRouterToComputer(t *testing.T) {
 		}
 	}
 }
+
+// After a rebalance the requests of a revoked partition stop holding its
+// offsets here: the new owner replays them.
+func TestRouterRevokedForgetsPartition(t *testing.T) {
+	const P = schemas.VariantProduction
+	r := &Router{Horizon: time.Minute, OutOfOrderness: 5 * time.Second, Topic: topic}
+	eng := window.NewLevel1(engineConfig(), NewAcc)
+	now := time.Now()
+	for _, e := range []ev{{0, 3, "r1", P, 0, cls("a"), 1}, {1, 7, "r2", P, 0, cls("a"), 1}} {
+		if err := r.Route(record(t, e), eng, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offs, _ := r.Flush(context.Background())
+	if offs[topic][0] != 3 || offs[topic][1] != 7 {
+		t.Fatalf("held %v, want partition 0 at 3 and 1 at 7", offs)
+	}
+	r.Revoked(topic, []int32{0})
+	offs, _ = r.Flush(context.Background())
+	if _, held := offs[topic][0]; held || offs[topic][1] != 7 {
+		t.Errorf("after revoking 0: held %v, want only partition 1 at 7", offs)
+	}
+}

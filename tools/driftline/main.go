@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -66,4 +67,35 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("driftline "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// parseInterspersed parses fs's flags wherever they stand among args and
+// returns the other arguments in order, so `driftline sql "SELECT 1"
+// --format json` works as users type it. Only an argument naming one of
+// fs's flags counts as a flag: "-1" or a "--" comment in an unquoted query
+// stays part of it.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		for len(args) > 0 && !isFlag(fs, args[0]) {
+			rest = append(rest, args[0])
+			args = args[1:]
+		}
+	}
+	return rest, nil
+}
+
+func isFlag(fs *flag.FlagSet, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if name == arg || len(arg)-len(name) > 2 || name == "" {
+		return false
+	}
+	if i := strings.IndexByte(name, '='); i >= 0 {
+		name = name[:i]
+	}
+	return fs.Lookup(name) != nil || name == "h" || name == "help"
 }

@@ -130,3 +130,30 @@ func TestRunArgumentErrors(t *testing.T) {
 		})
 	}
 }
+
+// Only arguments naming a defined flag are flags; the rest is the query,
+// including a negative number or a SQL comment.
+func TestParseInterspersed(t *testing.T) {
+	for _, tc := range []struct {
+		args       []string
+		want       []string
+		wantFormat string
+	}{
+		{[]string{"SELECT", "1"}, []string{"SELECT", "1"}, "table"},
+		{[]string{"SELECT 1", "--format", "json"}, []string{"SELECT 1"}, "json"},
+		{[]string{"--format=json", "SELECT", "-1"}, []string{"SELECT", "-1"}, "json"},
+		{[]string{"SELECT", "1", "--", "comment"}, []string{"SELECT", "1", "--", "comment"}, "table"},
+		{[]string{"SELECT", "-x", "-format", "json"}, []string{"SELECT", "-x"}, "json"},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		format := fs.String("format", "table", "")
+		got, err := parseInterspersed(fs, tc.args)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") || *format != tc.wantFormat {
+			t.Errorf("%q: got %q format %s, want %q format %s", tc.args, got, *format, tc.want, tc.wantFormat)
+		}
+	}
+}

@@ -67,10 +67,11 @@ func cmdSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	dsn := fs.String("store", "", "ClickHouse DSN (clickhouse://... or chdb:///path); default the embedded store under --data")
 	data := fs.String("data", defaultData, "data directory of the embedded store")
 	format := fs.String("format", "table", "output format: table or json")
-	if err := fs.Parse(args); err != nil {
+	words, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	q := strings.TrimSpace(strings.Join(fs.Args(), " "))
+	q := strings.TrimSpace(strings.Join(words, " "))
 	if q == "" {
 		return errors.New(`sql: give a query, e.g. driftline sql "SELECT count() FROM metrics"`)
 	}

@@ -36,6 +36,10 @@ func TestSQL(t *testing.T) {
 		// The query may come in several arguments, as a shell splits it.
 		{"split query", append([]string{"sql", "--store", dsn, "--format", "json"}, strings.Fields(query)...), "sql.json"},
 		{"no rows", []string{"sql", "--store", dsn, "SELECT trigger_id FROM triggers WHERE model_id = 'none'"}, "sql_empty.txt"},
+		// Flags after the query, as people type them.
+		{"flags after the query", []string{"sql", query, "--format", "json", "--store=" + dsn}, "sql.json"},
+		{"flag between words", append(append([]string{"sql", "--store", dsn}, strings.Fields(query)[:3]...),
+			append([]string{"-format=json"}, strings.Fields(query)[3:]...)...), "sql.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -162,15 +162,11 @@ func readAll(ctx context.Context, brokers []string, topic string) ([]*kgo.Record
 }
 
 func asInt(x any) int64 {
-	switch v := x.(type) {
-	case int64:
-		return v
-	case uint64:
-		return int64(v)
-	case float64:
-		return int64(v)
+	n, err := store.Int(x)
+	if err != nil {
+		return math.MinInt64 // never a valid count or time: the comparison fails
 	}
-	return math.MinInt64
+	return n
 }
 
 type testWriter struct{ t *testing.T }

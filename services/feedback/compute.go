@@ -3,7 +3,6 @@ package feedback
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
@@ -46,7 +45,7 @@ LEFT JOIN
         WHERE model_id = %[1]s AND event_time >= %[4]s AND event_time < %[5]s)
     GROUP BY request_id
 ) AS l ON p.request_id = l.request_id`,
-		quote(f.Key.ModelID), quote(f.Key.ModelVersion), quote(f.Key.Variant), timeLit(f.Key.Start), timeLit(f.Key.End))
+		store.Quote(f.Key.ModelID), store.Quote(f.Key.ModelVersion), store.Quote(f.Key.Variant), timeLit(f.Key.Start), timeLit(f.Key.End))
 	res, err := c.Store.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("join labels: %w", err)
@@ -56,7 +55,7 @@ LEFT JOIN
 	}
 	v := make([]float64, 6)
 	for i, x := range res.Rows[0] {
-		if v[i], err = toFloat(x); err != nil {
+		if v[i], err = store.Float(x); err != nil {
 			return nil, fmt.Errorf("join labels: column %s: %w", res.Columns[i].Name, err)
 		}
 	}
@@ -83,24 +82,6 @@ LEFT JOIN
 	return out, nil
 }
 
-func quote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
-
 func timeLit(t time.Time) string {
 	return "toDateTime64('" + t.UTC().Format("2006-01-02 15:04:05.000") + "', 3, 'UTC')"
-}
-
-func toFloat(x any) (float64, error) {
-	switch v := x.(type) {
-	case float64:
-		return v, nil
-	case int64:
-		return float64(v), nil
-	case uint64:
-		return float64(v), nil
-	case nil:
-		return 0, nil
-	}
-	return 0, fmt.Errorf("unexpected %T", x)
 }

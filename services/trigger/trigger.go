@@ -117,16 +117,33 @@ func Row(t *schemas.Trigger) (store.Row, error) {
 // ended by since, oldest first and with their evidence, to seed the
 // evaluator's cooldowns and hysteresis after a restart.
 func Recent(ctx context.Context, st store.Store, since time.Time) ([]schemas.Trigger, error) {
-	res, err := st.Query(ctx, fmt.Sprintf(`SELECT trigger_id, model_id, model_version, policy, action, severity,
-  toUnixTimestamp64Milli(created_at), toUnixTimestamp64Milli(cooldown_until), evidence
-FROM triggers FINAL WHERE cooldown_until >= fromUnixTimestamp64Milli(toInt64(%d)) ORDER BY created_at, trigger_id`, since.UnixMilli()))
+	ts, err := read(ctx, st, fmt.Sprintf("cooldown_until >= fromUnixTimestamp64Milli(toInt64(%d))", since.UnixMilli()))
 	if err != nil {
 		return nil, fmt.Errorf("read recent triggers: %w", err)
+	}
+	return ts, nil
+}
+
+// ForModel reads back every trigger emitted for a model, oldest first.
+func ForModel(ctx context.Context, st store.Store, modelID string) ([]schemas.Trigger, error) {
+	ts, err := read(ctx, st, "model_id = "+store.Quote(modelID))
+	if err != nil {
+		return nil, fmt.Errorf("read triggers of %s: %w", modelID, err)
+	}
+	return ts, nil
+}
+
+func read(ctx context.Context, st store.Store, where string) ([]schemas.Trigger, error) {
+	res, err := st.Query(ctx, `SELECT trigger_id, model_id, model_version, policy, action, severity,
+  toUnixTimestamp64Milli(created_at), toUnixTimestamp64Milli(cooldown_until), evidence
+FROM triggers FINAL WHERE `+where+` ORDER BY created_at, trigger_id`)
+	if err != nil {
+		return nil, err
 	}
 	var out []schemas.Trigger
 	for _, r := range res.Rows {
 		if len(r) != 9 {
-			return nil, fmt.Errorf("read recent triggers: want 9 columns, got %d", len(r))
+			return nil, fmt.Errorf("want 9 columns, got %d", len(r))
 		}
 		t := schemas.Trigger{}
 		t.TriggerID, _ = r[0].(string)
@@ -135,8 +152,15 @@ FROM triggers FINAL WHERE cooldown_until >= fromUnixTimestamp64Milli(toInt64(%d)
 		t.Policy, _ = r[3].(string)
 		t.Action, _ = r[4].(string)
 		t.Severity, _ = r[5].(string)
-		t.CreatedAt = time.UnixMilli(asInt(r[6])).UTC()
-		t.CooldownUntil = time.UnixMilli(asInt(r[7])).UTC()
+		created, err := store.Int(r[6])
+		if err != nil {
+			return nil, fmt.Errorf("created_at: %w", err)
+		}
+		until, err := store.Int(r[7])
+		if err != nil {
+			return nil, fmt.Errorf("cooldown_until: %w", err)
+		}
+		t.CreatedAt, t.CooldownUntil = time.UnixMilli(created).UTC(), time.UnixMilli(until).UTC()
 		// A row whose evidence does not read (edited by hand) still
 		// restores its cooldown; only its hysteresis is lost.
 		ev, _ := r[8].(string)
@@ -144,18 +168,6 @@ FROM triggers FINAL WHERE cooldown_until >= fromUnixTimestamp64Milli(toInt64(%d)
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-func asInt(x any) int64 {
-	switch v := x.(type) {
-	case int64:
-		return v
-	case uint64:
-		return int64(v)
-	case float64:
-		return int64(v)
-	}
-	return 0
 }
 
 // evidenceWindow is one evidence window as the triggers table keeps it:

@@ -15,6 +15,7 @@ import (
 	"github.com/driftline/driftline/services/reference"
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/services/trigger"
 	"github.com/driftline/driftline/tools/synth"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -212,7 +213,7 @@ func Publish(ctx context.Context, cl *kgo.Client, t stream.Topics, p *schemas.Re
 
 func closed(ctx context.Context, st store.Store, w synth.Options) (map[string]int, error) {
 	res, err := st.Query(ctx, fmt.Sprintf(`SELECT family, count() FROM metrics_latest
-WHERE model_id = '%s' AND %s AND metric IN ('event_count', 'predictions', 'pairs') GROUP BY family`, w.ModelID, Reported(w)))
+WHERE model_id = %s AND %s AND metric IN ('event_count', 'predictions', 'pairs') GROUP BY family`, store.Quote(w.ModelID), Reported(w)))
 	if err != nil {
 		return nil, err
 	}
@@ -246,8 +247,8 @@ func summarise(ctx context.Context, st store.Store, w synth.Options) (*Summary, 
 	s := &Summary{DriftFeature: w.DriftFeature, DriftAt: w.DriftAt, Accuracy: map[string]float64{}}
 	res, err := st.Query(ctx, fmt.Sprintf(`SELECT feature, toUnixTimestamp64Milli(min(window_start)),
   argMin(value, window_start), argMin(threshold, window_start)
-FROM metrics_latest WHERE model_id = '%s' AND %s AND variant = 'production' AND family = 'drift' AND metric = 'drift_score' AND detected
-GROUP BY feature ORDER BY min(window_start), feature`, w.ModelID, Reported(w)))
+FROM metrics_latest WHERE model_id = %s AND %s AND variant = 'production' AND family = 'drift' AND metric = 'drift_score' AND detected
+GROUP BY feature ORDER BY min(window_start), feature`, store.Quote(w.ModelID), Reported(w)))
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +260,7 @@ GROUP BY feature ORDER BY min(window_start), feature`, w.ModelID, Reported(w)))
 	}
 	res, err = st.Query(ctx, fmt.Sprintf(`SELECT variant,
   sumIf(value * sample_count, metric = 'accuracy') / sumIf(sample_count, metric = 'accuracy')
-FROM metrics_latest WHERE model_id = '%s' AND %s AND family = 'performance' GROUP BY variant`, w.ModelID, Reported(w)))
+FROM metrics_latest WHERE model_id = %s AND %s AND family = 'performance' GROUP BY variant`, store.Quote(w.ModelID), Reported(w)))
 	if err != nil {
 		return nil, err
 	}
@@ -268,28 +269,15 @@ FROM metrics_latest WHERE model_id = '%s' AND %s AND family = 'performance' GROU
 		s.Accuracy[v] = num(r[1])
 	}
 	res, err = st.Query(ctx, fmt.Sprintf(`SELECT sumIf(value * sample_count, metric = 'agreement_rate') / sumIf(sample_count, metric = 'agreement_rate')
-FROM metrics_latest WHERE model_id = '%s' AND %s AND family = 'shadow'`, w.ModelID, Reported(w)))
+FROM metrics_latest WHERE model_id = %s AND %s AND family = 'shadow'`, store.Quote(w.ModelID), Reported(w)))
 	if err != nil {
 		return nil, err
 	}
 	if len(res.Rows) == 1 {
 		s.Agreement = num(res.Rows[0][0])
 	}
-	res, err = st.Query(ctx, fmt.Sprintf(`SELECT trigger_id, model_id, model_version, policy, action, severity,
-  toUnixTimestamp64Milli(created_at) FROM triggers FINAL WHERE model_id = '%s' ORDER BY created_at`, w.ModelID))
-	if err != nil {
+	if s.Triggers, err = trigger.ForModel(ctx, st, w.ModelID); err != nil {
 		return nil, err
-	}
-	for _, r := range res.Rows {
-		t := schemas.Trigger{}
-		t.TriggerID, _ = r[0].(string)
-		t.ModelID, _ = r[1].(string)
-		t.ModelVersion, _ = r[2].(string)
-		t.Policy, _ = r[3].(string)
-		t.Action, _ = r[4].(string)
-		t.Severity, _ = r[5].(string)
-		t.CreatedAt = time.UnixMilli(int64(num(r[6]))).UTC()
-		s.Triggers = append(s.Triggers, t)
 	}
 	if s.DeadLetters, err = count(ctx, st, "SELECT count() FROM deadletters"); err != nil {
 		return nil, err
@@ -321,18 +309,14 @@ func (s *Summary) Print(w io.Writer, dataFlag string) {
 	fmt.Fprintf(w, "\nThe data stays. Query it with:\n  bin/driftline sql%s \"SELECT window_start, variant, feature, round(value, 3) AS drift_score FROM metrics_latest WHERE family = 'drift' AND metric = 'drift_score' AND detected ORDER BY window_start, variant LIMIT 10\"\n", dataFlag)
 }
 
+// num reads a numeric result; NaN marks a value that is not one, so a
+// broken query shows in the summary instead of passing as zero.
 func num(x any) float64 {
-	switch v := x.(type) {
-	case float64:
-		return v
-	case int64:
-		return float64(v)
-	case uint64:
-		return float64(v)
-	case nil:
+	f, err := store.Float(x)
+	if err != nil || x == nil {
 		return math.NaN()
 	}
-	return math.NaN()
+	return f
 }
 
 func short(id string) string {

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/driftline/driftline/schemas"
-	"github.com/driftline/driftline/services/chdb"
 	"github.com/driftline/driftline/services/devkafka"
 	"github.com/driftline/driftline/services/policy"
 	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/store/storetest"
 	"github.com/driftline/driftline/services/stream"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,23 +20,9 @@ import (
 
 var topics = stream.NewTopics("")
 
-// openStore opens a migrated chDB store in a fresh temp dir, closed when the
-// test ends. chDB holds one data directory per process at a time, so tests
-// using it run one after the other, never in parallel.
+// openStore opens a migrated chDB store for one test.
 func openStore(t *testing.T) store.Store {
-	t.Helper()
-	if _, err := chdb.LibraryPath(); err != nil {
-		t.Fatalf("this test needs the embedded ClickHouse engine: %v", err)
-	}
-	ctx := context.Background()
-	st, err := store.Open(ctx, "chdb://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := store.Migrate(ctx, st, ""); err != nil {
-		t.Fatal(err)
-	}
+	st, _ := storetest.Open(t)
 	return st
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/driftline/driftline/services/chdb"
 	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -42,19 +43,10 @@ func needChDB(t *testing.T) {
 // chDB holds one data directory per process at a time.
 func migratedStore(t *testing.T, fill func(context.Context, store.Store) error) (dir string) {
 	t.Helper()
-	needChDB(t)
-	ctx := context.Background()
-	dir = t.TempDir()
-	st, err := store.Open(ctx, "chdb://"+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := storetest.Open(t)
 	defer st.Close()
-	if _, err := store.Migrate(ctx, st, ""); err != nil {
-		t.Fatal(err)
-	}
 	if fill != nil {
-		if err := fill(ctx, st); err != nil {
+		if err := fill(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,6 +39,7 @@ func (l *Level2) Handle(ctx context.Context, fs kgo.Fetches) error {
 		l.parts = make(map[int32]bool)
 	}
 	var err error
+	now := time.Now()
 	fs.EachRecord(func(r *kgo.Record) {
 		if err != nil {
 			return
@@ -49,7 +50,7 @@ func (l *Level2) Handle(ctx context.Context, fs kgo.Fetches) error {
 			return
 		}
 		l.parts[r.Partition] = true
-		l.Engine.Add(r.Partition, r.Offset, p)
+		l.Engine.Add(r.Partition, r.Offset, p, now)
 	})
 	return err
 }
@@ -59,7 +60,7 @@ func (l *Level2) Handle(ctx context.Context, fs kgo.Fetches) error {
 // then lets their partials be committed.
 func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, error) {
 	var all []schemas.MetricWindow
-	for _, f := range l.Engine.Ready() {
+	for _, f := range l.Engine.Ready(now) {
 		ms, err := l.Computer.Compute(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("compute window %s %s %s: %w", f.Key.Family, f.Key.ModelID, f.Key.Start.Format(time.RFC3339), err)

@@ -13,7 +13,8 @@ type Level2 struct {
 	family   string
 	lateness time.Duration
 	retain   time.Duration
-	count    int32 // source partitions
+	idle     time.Duration // how long another partition must be active before an idle one is skipped
+	count    int32         // source partitions
 	// marks holds each source partition's watermark as read from each
 	// partials partition. Level 1 sends a window's partial before the
 	// heartbeat that passes it, on the same partials partition, but Kafka
@@ -27,8 +28,9 @@ type Level2 struct {
 
 // mark is a source partition's progress as level 2 last heard it.
 type mark struct {
-	wm   time.Time
-	idle bool
+	wm     time.Time
+	idle   bool
+	active time.Time // level 2's clock when it last turned active
 }
 
 type merge struct {
@@ -56,6 +58,7 @@ func NewLevel2(family string, cfg Config) *Level2 {
 		family:    family,
 		lateness:  cfg.Lateness,
 		retain:    cfg.Retain,
+		idle:      cfg.IdleTimeout,
 		marks:     make(map[int32]map[int32]mark),
 		windows:   make(map[Key]*merge),
 		minOffset: make(map[int32]int64),
@@ -69,8 +72,8 @@ func KeyOf(p *schemas.WindowPartial) Key {
 }
 
 // Add takes one partial (or heartbeat) read from partials partition pp at
-// offset.
-func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial) {
+// offset, at now on level 2's clock.
+func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial, now time.Time) {
 	if offset+1 > l.minOffset[pp] {
 		l.minOffset[pp] = offset + 1
 	}
@@ -89,8 +92,11 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial) {
 	if p.Watermark.After(m.wm) {
 		m.wm = p.Watermark
 	}
-	if p.ModelID == "" {
-		m.idle = p.Idle // only heartbeats say whether a partition is idle
+	if p.ModelID == "" { // only heartbeats say whether a partition is idle
+		if (m.idle || m.active.IsZero()) && !p.Idle {
+			m.active = now
+		}
+		m.idle = p.Idle
 	}
 	marks[p.SourcePartition] = m
 	if p.ModelID == "" {
@@ -115,35 +121,45 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial) {
 }
 
 // passed reports whether every source partition's watermark, as read from
-// partials partition pp, is past t. Idle partitions handed over what they
-// had and are skipped, but when every partition is idle nothing passes: a
-// pause in the input must not finish a window whose events are still to come.
-func (l *Level2) passed(pp int32, t time.Time) bool {
-	active := 0
+// partials partition pp, is past t. A watermark is a fact whether or not its
+// partition has gone idle since; idleness only excuses a partition that is
+// behind. An idle partition handed over what it had and is skipped, but
+// only once another partition has been active for the idle timeout: after a
+// pause of the whole input every partition is idle, and when traffic resumes
+// the first one back must not finish windows whose events the others are
+// about to bring. Some partition must have passed t itself.
+func (l *Level2) passed(pp int32, t, now time.Time) bool {
+	marks := l.marks[pp]
+	settled := false // some partition has been active for the idle timeout
 	for p := int32(0); p < l.count; p++ {
-		m := l.marks[pp][p]
-		if m.idle {
-			continue
+		if m := marks[p]; !m.idle && !m.active.IsZero() && now.Sub(m.active) >= l.idle {
+			settled = true
 		}
-		if m.wm.Before(t) {
+	}
+	reached := false
+	for p := int32(0); p < l.count; p++ {
+		switch m := marks[p]; {
+		case !m.wm.Before(t):
+			reached = true
+		case m.idle && settled:
+		default:
 			return false
 		}
-		active++
 	}
-	return active > 0
+	return reached
 }
 
 // Ready returns the windows that every source partition has passed, and the
 // revised windows that late partials changed, oldest first.
-func (l *Level2) Ready() []Final {
+func (l *Level2) Ready(now time.Time) []Final {
 	var out []Final
 	for k, m := range l.windows {
 		switch {
-		case !m.done && l.passed(m.pp, k.End.Add(l.lateness)):
+		case !m.done && l.passed(m.pp, k.End.Add(l.lateness), now):
 			m.done = true
 		case m.done && m.dirty:
 			m.revision++
-		case m.done && l.passed(m.pp, k.End.Add(l.lateness+l.retain)):
+		case m.done && l.passed(m.pp, k.End.Add(l.lateness+l.retain), now):
 			delete(l.windows, k)
 			continue
 		default:

@@ -97,21 +97,61 @@ func TestLevel1IdlePartitionHandsOver(t *testing.T) {
 	}
 }
 
-func TestLevel2SkipsIdlePartitionsButNotAll(t *testing.T) {
-	l2 := NewLevel2("drift", cfg())
-	l2.Add(0, 0, schemas.WindowPartial{Family: "drift", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
-		SourcePartition: 0, PartitionCount: 2, Watermark: t0})
-	hb := func(off int64, p int32, wm time.Time, idle bool) {
-		l2.Add(0, off, schemas.WindowPartial{Family: "drift", SourcePartition: p, PartitionCount: 2, Watermark: wm, Idle: idle})
+func TestLevel2IdlePartitions(t *testing.T) {
+	c := cfg()
+	c.IdleTimeout = 10 * time.Second
+	now := time.Now()
+	setup := func() (*Level2, func(off int64, p int32, wm time.Time, idle bool, at time.Duration)) {
+		l2 := NewLevel2("drift", c)
+		l2.Add(0, 0, schemas.WindowPartial{Family: "drift", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
+			SourcePartition: 0, PartitionCount: 2, Watermark: t0}, now)
+		return l2, func(off int64, p int32, wm time.Time, idle bool, at time.Duration) {
+			l2.Add(0, off, schemas.WindowPartial{Family: "drift", SourcePartition: p, PartitionCount: 2, Watermark: wm, Idle: idle}, now.Add(at))
+		}
 	}
-	hb(1, 0, t0, true)
-	hb(2, 1, t0, true)
-	if len(l2.Ready()) != 0 {
-		t.Fatal("every partition idle finished a window: a pause would close windows early")
+
+	// A dead partition stops holding windows once another one has been
+	// active for the idle timeout.
+	l2, hb := setup()
+	hb(1, 0, t0, true, 0)
+	hb(2, 1, t0.Add(2*time.Minute), false, 0)
+	if len(l2.Ready(now.Add(time.Second))) != 0 {
+		t.Fatal("skipped an idle partition before the other had been active for the idle timeout")
 	}
-	hb(3, 1, t0.Add(2*time.Minute), false)
-	if fs := l2.Ready(); len(fs) != 1 {
-		t.Fatalf("ready = %+v, want the window once the active partition passed it", fs)
+	if fs := l2.Ready(now.Add(c.IdleTimeout)); len(fs) != 1 {
+		t.Fatalf("ready = %+v, want the window once the active partition settled", fs)
+	}
+
+	// A pause of the whole input: all idle, nothing closes; when traffic
+	// resumes, the first partition back does not close windows alone.
+	l2, hb = setup()
+	hb(1, 0, t0, true, 0)
+	hb(2, 1, t0, true, 0)
+	if len(l2.Ready(now.Add(time.Hour))) != 0 {
+		t.Fatal("every partition idle finished a window")
+	}
+	hb(3, 1, t0.Add(2*time.Minute), false, time.Hour)
+	if len(l2.Ready(now.Add(time.Hour+time.Second))) != 0 {
+		t.Fatal("the first partition back after a pause finished a window the other may still bring events for")
+	}
+	hb(4, 0, t0.Add(30*time.Second), false, time.Hour+2*time.Second) // back, still behind
+	if len(l2.Ready(now.Add(2*time.Hour))) != 0 {
+		t.Fatal("finished a window an active partition has not passed")
+	}
+	hb(5, 0, t0.Add(2*time.Minute), false, 2*time.Hour)
+	if fs := l2.Ready(now.Add(2 * time.Hour)); len(fs) != 1 {
+		t.Fatalf("ready = %+v, want the window once both passed it", fs)
+	}
+
+	// Both pass the window and then go idle, all read in one batch: the
+	// watermarks still count, idle or not.
+	l2, hb = setup()
+	hb(1, 0, t0.Add(2*time.Minute), false, 0)
+	hb(2, 1, t0.Add(2*time.Minute), false, 0)
+	hb(3, 0, t0.Add(2*time.Minute), true, 0)
+	hb(4, 1, t0.Add(2*time.Minute), true, 0)
+	if fs := l2.Ready(now); len(fs) != 1 {
+		t.Fatalf("ready = %+v, want the window both watermarks passed before going idle", fs)
 	}
 }
 
@@ -153,13 +193,13 @@ func TestLevel2SameResultForAnyPartitioning(t *testing.T) {
 				wp := p.Envelope("in", int32(parts))
 				wp.Counters = map[string]float64{"n": float64(p.Acc.n)}
 				offset++
-				l2.Add(0, offset, wp)
+				l2.Add(0, offset, wp, now)
 			}
 			for _, h := range hbs {
 				offset++
-				l2.Add(0, offset, h.Envelope("drift", "in", int32(parts)))
+				l2.Add(0, offset, h.Envelope("drift", "in", int32(parts)), now)
 			}
-			for _, f := range l2.Ready() {
+			for _, f := range l2.Ready(now) {
 				n := 0
 				for _, p := range f.Partials {
 					n += int(p.Counters["n"])
@@ -219,11 +259,12 @@ func TestLevel2SameResultForAnyPartitioning(t *testing.T) {
 }
 
 func TestLevel2WaitsForEveryPartition(t *testing.T) {
+	now := time.Now()
 	l2 := NewLevel2("drift", cfg())
 	p := schemas.WindowPartial{Family: "drift", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
 		SourcePartition: 0, PartitionCount: 2, Watermark: t0.Add(2 * time.Minute)}
-	l2.Add(0, 0, p)
-	if len(l2.Ready()) != 0 {
+	l2.Add(0, 0, p, now)
+	if len(l2.Ready(now)) != 0 {
 		t.Fatal("finished a window partition 1 has not passed")
 	}
 	if got := l2.Committable(0); got != 0 {
@@ -231,17 +272,17 @@ func TestLevel2WaitsForEveryPartition(t *testing.T) {
 	}
 	// A heartbeat read from another partials partition may have overtaken
 	// partials still in flight on this one: it must not close the window.
-	l2.Add(1, 0, schemas.WindowPartial{Family: "drift", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
+	l2.Add(1, 0, schemas.WindowPartial{Family: "drift", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)}, now)
 	// Another family's heartbeat says nothing about this family's windows.
-	l2.Add(0, 1, schemas.WindowPartial{Family: "performance", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Hour)})
-	if len(l2.Ready()) != 0 {
+	l2.Add(0, 1, schemas.WindowPartial{Family: "performance", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Hour)}, now)
+	if len(l2.Ready(now)) != 0 {
 		t.Fatal("a heartbeat on another partials partition finished the window")
 	}
-	if len(l2.Ready()) != 0 {
+	if len(l2.Ready(now)) != 0 {
 		t.Fatal("another family's heartbeat finished the window")
 	}
-	l2.Add(0, 1, schemas.WindowPartial{Family: "drift", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)})
-	if fs := l2.Ready(); len(fs) != 1 || len(fs[0].Partials) != 1 {
+	l2.Add(0, 1, schemas.WindowPartial{Family: "drift", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Minute)}, now)
+	if fs := l2.Ready(now); len(fs) != 1 || len(fs[0].Partials) != 1 {
 		t.Fatalf("ready = %+v, want the window with partition 0's partial", fs)
 	}
 	if got := l2.Committable(0); got != 2 {
@@ -250,11 +291,11 @@ func TestLevel2WaitsForEveryPartition(t *testing.T) {
 	// A newer revision from partition 0 re-finishes the window as revision 1;
 	// a replay of the older revision changes nothing.
 	p.Revision, p.Count = 1, 5
-	l2.Add(0, 2, p)
+	l2.Add(0, 2, p, now)
 	old := p
 	old.Revision, old.Count = 0, 1
-	l2.Add(0, 3, old)
-	fs := l2.Ready()
+	l2.Add(0, 3, old, now)
+	fs := l2.Ready(now)
 	if len(fs) != 1 || fs[0].Revision != 1 || fs[0].Partials[0].Count != 5 {
 		t.Fatalf("revision = %+v", fs)
 	}

@@ -53,12 +53,15 @@ type Loop struct {
 
 // GroupOptions are the franz-go options a Loop's client needs: commits are
 // the Loop's (after flush), never automatic, and rebalances wait for the
-// Loop so that revoked state is dropped between polls.
+// Loop (BlockRebalanceOnPoll): a revoke callback then never runs while the
+// Loop holds its state or waits on a sync commit, which franz-go blocks
+// during a group's join and sync.
 func (l *Loop) GroupOptions(group string, topics ...string) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topics...),
 		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsAssigned(l.assigned),
 		kgo.OnPartitionsRevoked(l.revoked),
@@ -98,6 +101,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = 200 * time.Millisecond
 	}
+	// However Run ends, a rebalance blocked since the last poll may go on.
+	defer l.Client.AllowRebalance()
 	for {
 		pctx, cancel := context.WithTimeout(ctx, every)
 		fs := l.Client.PollFetches(pctx)
@@ -127,6 +132,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			err = commit(ctx, l.Client, offs)
 		}
 		l.mu.Unlock()
+		l.Client.AllowRebalance()
 		if err != nil {
 			if ctx.Err() != nil {
 				return l.drain()

@@ -66,19 +66,11 @@ func FromCSV(r io.Reader, opts Options) (*schemas.ReferenceProfile, error) {
 	if maxDistinct <= 0 {
 		maxDistinct = DefaultMaxDistinct
 	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1 // ragged rows get our own error, with the line
-	cr.ReuseRecord = true
-
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty input: a header row is required", name)
-	}
+	rr, err := NewRowReader(r, name)
 	if err != nil {
-		return nil, csvError(name, err)
+		return nil, err
 	}
-	header = append([]string(nil), header...) // ReuseRecord would overwrite it
-	header[0] = strings.TrimPrefix(header[0], "\uFEFF")
+	header := rr.Header()
 
 	cols, err := selectColumns(name, header, opts)
 	if err != nil {
@@ -87,22 +79,17 @@ func FromCSV(r io.Reader, opts Options) (*schemas.ReferenceProfile, error) {
 
 	rows := 0
 	for {
-		rec, err := cr.Read()
+		rec, err := rr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, csvError(name, err)
-		}
-		if len(rec) != len(header) {
-			line, _ := cr.FieldPos(0)
-			return nil, fmt.Errorf("%s:%d: row has %d fields, the header has %d", name, line, len(rec), len(header))
+			return nil, err
 		}
 		rows++
 		for _, c := range cols {
 			if err := c.add(rec[c.index], maxDistinct); err != nil {
-				line, _ := cr.FieldPos(c.index)
-				return nil, fmt.Errorf("%s:%d: column %q: %w", name, line, c.name, err)
+				return nil, rr.Errorf(c.index, "%w", err)
 			}
 		}
 	}

@@ -23,6 +23,8 @@ Usage:
   driftline sql      [--data DIR | --store DSN] [--format table|json] QUERY
   driftline baseline --csv FILE --model ID [--version V] --brokers HOST:PORT
                                     build a reference profile from a training dataset and publish it
+  driftline drift    --reference FILE --current FILE [--format table|json] [--columns a,b] [--categorical a,b]
+                                    compare two datasets column by column and print the drift verdicts
 
 Stores: clickhouse://user:pass@host:9000/db (a ClickHouse server) or chdb:///path (embedded).
 Run "driftline COMMAND -h" for a command's flags.
@@ -47,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"demo": cmdDemo, "dev": cmdDev, "migrate": cmdMigrate, "sql": cmdSQL, "baseline": cmdBaseline,
+		"drift": cmdDrift,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

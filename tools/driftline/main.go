@@ -1,5 +1,5 @@
 // Command driftline runs Driftline embedded and operates its stores and
-// topics: demo, dev, migrate, sql, baseline.
+// topics: demo, dev, migrate, sql, baseline, drift.
 package main
 
 import (

@@ -28,9 +28,11 @@ func RunAdapter(ctx context.Context, c Config, d Deps) error {
 	defer prod.Close()
 	h := &ingest.Handler{Topics: t, Producer: prod, Store: d.Store, Sources: c.sources(),
 		MaxRecordBytes: c.MaxRecordBytes, Metrics: ingest.NewMetrics(d.Registry)}
-	// New raw topics are picked up within a second by the regex consumer.
+	// The adapter subscribes to raw topics by pattern, and a topic created
+	// after start-up (or still without a leader) is only seen at the next
+	// metadata refresh: refresh every 10 s instead of franz-go's 5 minutes.
 	return c.runLoop(ctx, d, "adapter", "adapter", h, []string{t.RawPattern()},
-		kgo.ConsumeRegex(), kgo.MetadataMinAge(time.Second))
+		kgo.ConsumeRegex(), kgo.MetadataMinAge(time.Second), kgo.MetadataMaxAge(10*time.Second))
 }
 
 // partitionCounts returns the partition counts of the inferences and

@@ -7,6 +7,10 @@ CHDB_VERSION := 26.7.3-stable.1
 LIBCHDB := $(CACHE)/chdb/$(CHDB_VERSION)/libchdb.so
 export DRIFTLINE_LIBCHDB ?= $(LIBCHDB)
 export CGO_ENABLED := 0
+# kafka.sh keeps Apache Kafka's jars under $${XDG_CACHE_HOME:-$$HOME/.cache}/driftline/kafka.
+KAFKA_SCRIPT := infra/scripts/kafka.sh
+# Without java the real-broker test skips itself, so make test needs no jars.
+KAFKA_IF_JAVA := $(if $(shell command -v java 2>/dev/null),kafka)
 
 MODULES := schemas services infra tools e2e
 SERVICES := adapter shadow-evaluator drift-aggregator feedback-labeler retrain-trigger
@@ -14,15 +18,17 @@ PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-unit test-e2e fuzz vet chdb clean help
+.PHONY: all build run test test-unit test-e2e test-kafka fuzz vet chdb kafka clean help
 
 all: build
 
 help:
 	@echo "make run    - start the embedded stack with a synthetic model, print what it found"
-	@echo "make test   - unit tests, fuzz seeds, and the end-to-end test on in-process Kafka + chDB"
+	@echo "make test   - unit tests, fuzz seeds, and the end-to-end tests on in-process Kafka and a real broker + chDB"
 	@echo "make build  - build bin/driftline and one binary per service"
 	@echo "make fuzz   - run every fuzz target for FUZZTIME (default 10s)"
+	@echo "make kafka  - fetch Apache Kafka's jars (Maven Central) for the real-broker test"
+	@echo "make test-kafka - only the end-to-end test on a real Apache Kafka broker (needs Java 17)"
 
 build:
 	@mkdir -p bin
@@ -33,13 +39,17 @@ chdb: $(LIBCHDB)
 $(LIBCHDB):
 	bash infra/scripts/fetch-chdb.sh
 
+# kafka fetches the broker's jars once (the script reuses the cache).
+kafka:
+	bash $(KAFKA_SCRIPT) fetch
+
 run: chdb build
 	bin/driftline demo
 
 vet:
 	go vet $(PKGS)
 
-test: chdb vet
+test: chdb $(KAFKA_IF_JAVA) vet
 	go test -count=1 -timeout 20m $(PKGS)
 
 test-unit: chdb
@@ -55,8 +65,12 @@ fuzz: chdb
 	  done; \
 	done
 
-test-e2e: chdb
+test-e2e: chdb $(KAFKA_IF_JAVA)
 	go test -count=1 -v -run TestPipeline ./e2e/...
+
+# test-kafka runs only the pipeline test on a real Apache Kafka broker.
+test-kafka: chdb kafka
+	go test -count=1 -v -run RealKafka ./e2e/
 
 clean:
 	rm -rf bin .driftline

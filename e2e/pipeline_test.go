@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -21,6 +23,14 @@ func TestPipeline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the end-to-end pipeline takes about a minute; run without -short")
 	}
+	runPipeline(t, nil)
+}
+
+// runPipeline runs the demo on brokers (nil: the in-process kfake) with chDB
+// under a temporary directory, and checks what the services wrote, to the
+// topics and the tables, against the generator's truth.
+func runPipeline(t *testing.T, brokers []string) {
+	t.Helper()
 	world := synth.Defaults(time.Now().Add(-10 * time.Minute))
 	var retrain, dead []*kgo.Record
 	var rows map[string]*store.Result
@@ -50,9 +60,29 @@ func TestPipeline(t *testing.T) {
 		}
 		return nil
 	}
-	s, err := demo.Run(context.Background(), demo.Options{Dir: t.TempDir(), World: world, Timeout: 4 * time.Minute, Inspect: inspect, Out: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
+	// demo.Run gives up after its Timeout; the stack's shutdown after that is
+	// bounded here, so a hang fails this test with every goroutine's stack
+	// instead of stalling the whole test binary until go test's timeout.
+	type result struct {
+		s   *demo.Summary
+		err error
+	}
+	ran := make(chan result, 1)
+	go func() {
+		s, err := demo.Run(context.Background(), demo.Options{Dir: t.TempDir(), World: world, Timeout: 4 * time.Minute, Inspect: inspect, Out: testWriter{t}, Brokers: brokers})
+		ran <- result{s, err}
+	}()
+	var s *demo.Summary
+	select {
+	case r := <-ran:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		s = r.s
+	case <-time.After(6 * time.Minute):
+		var buf bytes.Buffer
+		_ = pprof.Lookup("goroutine").WriteTo(&buf, 2)
+		t.Fatalf("demo.Run did not return within 6 minutes (4 for the run, 2 for shutdown); goroutines:\n%s", buf.String())
 	}
 	_, truth := world.Generate()
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,9 @@ type Options struct {
 	World   synth.Options // what the synthetic producer generates
 	Timeout time.Duration // for the whole run
 	Out     io.Writer     // progress and summary; nil discards
+	// Brokers, if set, are an external Kafka cluster's seed brokers: no
+	// in-process Kafka starts and the topics are created there if missing.
+	Brokers []string
 	// Inspect, if set, runs after the summary while the stack still runs,
 	// so a test can read the topics too.
 	Inspect func(ctx context.Context, st *Stack) error
@@ -80,11 +84,19 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	var metricsSeen, triggersSeen atomic.Int64
 	cfg := Config()
 	cfg.WindowSize = w.Window
-	fmt.Fprintf(out, "starting in-process Kafka and embedded ClickHouse in %s\n", o.Dir)
-	st, err := StartStack(ctx, o.Dir, cfg, pipeline.Deps{
+	deps := pipeline.Deps{
 		OnMetrics: func(ms []schemas.MetricWindow) { metricsSeen.Add(int64(len(ms))) },
 		OnTrigger: func(schemas.Trigger) { triggersSeen.Add(1) },
-	}, 0)
+	}
+	var st *Stack
+	var err error
+	if len(o.Brokers) > 0 {
+		fmt.Fprintf(out, "using Kafka at %s and starting embedded ClickHouse in %s\n", strings.Join(o.Brokers, ","), o.Dir)
+		st, err = StartStackOn(ctx, o.Dir, cfg, deps, o.Brokers)
+	} else {
+		fmt.Fprintf(out, "starting in-process Kafka and embedded ClickHouse in %s\n", o.Dir)
+		st, err = StartStack(ctx, o.Dir, cfg, deps, 0)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
-// Package demo runs Driftline embedded in one process — the in-process Kafka,
-// the embedded ClickHouse engine and all five services — and drives it with
-// the synthetic producer for `make run` and the end-to-end test.
+// Package demo runs Driftline embedded in one process — the in-process Kafka
+// (or an external one), the embedded ClickHouse engine and all five services
+// — and drives it with the synthetic producer for `make run` and the
+// end-to-end tests.
 package demo
 
 import (
@@ -9,15 +10,20 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/driftline/driftline/services/devkafka"
 	"github.com/driftline/driftline/services/pipeline"
 	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Stack is the embedded stack.
 type Stack struct {
-	Kafka  *devkafka.Cluster
+	Kafka  *devkafka.Cluster // nil on external brokers
 	Store  store.Store
 	Config pipeline.Config
 
@@ -34,28 +40,100 @@ func StartStack(ctx context.Context, dir string, cfg pipeline.Config, deps pipel
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, "chdb://"+filepath.Join(dir, "clickhouse"))
+	cfg.Kafka.Brokers = k.Brokers()
+	s, err := start(ctx, dir, cfg, deps, false)
 	if err != nil {
 		k.Close()
 		return nil, err
 	}
+	s.Kafka = k
+	return s, nil
+}
+
+// StartStackOn is StartStack on an external Kafka cluster reached through
+// brokers: no in-process Kafka is started, and the topics are created on it
+// when missing.
+func StartStackOn(ctx context.Context, dir string, cfg pipeline.Config, deps pipeline.Deps, brokers []string) (*Stack, error) {
+	if len(brokers) == 0 {
+		return nil, errors.New("no Kafka brokers given")
+	}
+	cfg.Kafka.Brokers = brokers
+	return start(ctx, dir, cfg, deps, true)
+}
+
+// topicsReady waits (bounded) until every Driftline topic on the cluster has
+// a leader for each partition. A real broker creates topics asynchronously:
+// a client that reads metadata right after CreateTopics may see a new topic
+// without leaders, and a regex subscriber (the adapter's raw topics) skips it
+// until its next metadata refresh, minutes later.
+func topicsReady(ctx context.Context, cfg pipeline.Config) error {
+	cl, err := kgo.NewClient(cfg.Kafka.Options(nil)...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	prefix := stream.NewTopics(cfg.Kafka.Prefix).Prefix
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		why := ""
+		tds, err := adm.ListTopics(ctx)
+		if err != nil {
+			why = err.Error()
+		}
+		for name, td := range tds {
+			if !strings.HasPrefix(name, prefix) {
+				continue
+			}
+			if td.Err != nil {
+				why = fmt.Sprintf("%s: %v", name, td.Err)
+			}
+			for _, pd := range td.Partitions {
+				if pd.Err != nil || pd.Leader < 0 {
+					why = fmt.Sprintf("%s[%d] has no leader yet", name, pd.Partition)
+				}
+			}
+		}
+		if why == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topics not ready: %s: %w", why, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// start opens the store, migrates it, creates the topics on
+// cfg.Kafka.Brokers (on an external cluster, waits for their leaders) and
+// runs the services.
+func start(ctx context.Context, dir string, cfg pipeline.Config, deps pipeline.Deps, external bool) (*Stack, error) {
+	st, err := store.Open(ctx, "chdb://"+filepath.Join(dir, "clickhouse"))
+	if err != nil {
+		return nil, err
+	}
 	if _, err := store.Migrate(ctx, st, ""); err != nil {
 		st.Close()
-		k.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	cfg.Kafka.Brokers = k.Brokers()
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
 	deps.Store = st
 	if err := pipeline.Prepare(ctx, cfg, deps, "app", "labels"); err != nil {
 		st.Close()
-		k.Close()
 		return nil, err
 	}
+	if external {
+		if err := topicsReady(ctx, cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	rctx, cancel := context.WithCancel(ctx)
-	s := &Stack{Kafka: k, Store: st, Config: cfg, cancel: cancel, done: make(chan error, 1)}
+	s := &Stack{Store: st, Config: cfg, cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- pipeline.RunAll(rctx, cfg, deps) }()
 	return s, nil
 }
@@ -64,7 +142,7 @@ func StartStack(ctx context.Context, dir string, cfg pipeline.Config, deps pipel
 func (s *Stack) Done() <-chan error { return s.done }
 
 // Close stops the services (they flush and commit), then the store and
-// Kafka.
+// the in-process Kafka (an external one keeps running).
 func (s *Stack) Close() error {
 	s.cancel()
 	err := <-s.done
@@ -72,5 +150,9 @@ func (s *Stack) Close() error {
 		err = nil
 	}
 	s.done <- err // let a later Done reader see it too
-	return errors.Join(err, s.Store.Close(), func() error { s.Kafka.Close(); return nil }())
+	err = errors.Join(err, s.Store.Close())
+	if s.Kafka != nil {
+		s.Kafka.Close()
+	}
+	return err
 }

@@ -55,6 +55,14 @@ func migratedStore(t *testing.T, fill func(context.Context, store.Store) error) 
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
+	if want := readGolden(t, name, got); got != want {
+		t.Errorf("output differs from testdata/%s:\n--- got\n%s--- want\n%s", name, got, want)
+	}
+}
+
+// readGolden returns testdata/name, first rewriting it with got under -update.
+func readGolden(t *testing.T, name, got string) string {
+	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -65,9 +73,7 @@ func golden(t *testing.T, name, got string) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	return string(want)
 }
 
 // Argument errors are reported before any store or broker is touched.

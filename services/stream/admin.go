@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -53,6 +54,7 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, t Topics, l Layout, raw .
 			configs map[string]*string
 		}{t.Raw(source), l.Partitions, nil})
 	}
+	names := make([]string, 0, len(specs))
 	for _, s := range specs {
 		resp, err := adm.CreateTopic(ctx, s.parts, l.Replication, s.configs, s.name)
 		if err == nil {
@@ -61,8 +63,52 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, t Topics, l Layout, raw .
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", s.name, err)
 		}
+		names = append(names, s.name)
+	}
+	if err := waitLeaders(ctx, adm, names); err != nil {
+		return err
 	}
 	return CheckCopartitioned(ctx, adm, t.Inferences(), t.Labels())
+}
+
+// waitLeaders waits (at most 30 s) until every partition of topics has a
+// leader. A broker creates topics asynchronously: a client reading metadata
+// right after CreateTopics may see a topic without leaders, and a regex
+// subscriber (the adapter's raw topics) skips it until its next metadata
+// refresh.
+func waitLeaders(ctx context.Context, adm *kadm.Client, topics []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		why := ""
+		tds, err := adm.ListTopics(ctx, topics...)
+		if err != nil {
+			why = err.Error()
+		}
+		for _, name := range topics {
+			td, ok := tds[name]
+			switch {
+			case err != nil:
+			case !ok:
+				why = name + " is not listed yet"
+			case td.Err != nil:
+				why = fmt.Sprintf("%s: %v", name, td.Err)
+			}
+			for _, pd := range td.Partitions {
+				if pd.Err != nil || pd.Leader < 0 {
+					why = fmt.Sprintf("%s[%d] has no leader yet", name, pd.Partition)
+				}
+			}
+		}
+		if why == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topics not ready: %s: %w", why, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // PartitionCount returns how many partitions topic has.

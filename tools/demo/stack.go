@@ -10,15 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/driftline/driftline/services/devkafka"
 	"github.com/driftline/driftline/services/pipeline"
 	"github.com/driftline/driftline/services/store"
-	"github.com/driftline/driftline/services/stream"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Stack is the embedded stack.
@@ -41,7 +36,7 @@ func StartStack(ctx context.Context, dir string, cfg pipeline.Config, deps pipel
 		return nil, err
 	}
 	cfg.Kafka.Brokers = k.Brokers()
-	s, err := start(ctx, dir, cfg, deps, false)
+	s, err := start(ctx, dir, cfg, deps)
 	if err != nil {
 		k.Close()
 		return nil, err
@@ -58,58 +53,13 @@ func StartStackOn(ctx context.Context, dir string, cfg pipeline.Config, deps pip
 		return nil, errors.New("no Kafka brokers given")
 	}
 	cfg.Kafka.Brokers = brokers
-	return start(ctx, dir, cfg, deps, true)
-}
-
-// topicsReady waits (bounded) until every Driftline topic on the cluster has
-// a leader for each partition. A real broker creates topics asynchronously:
-// a client that reads metadata right after CreateTopics may see a new topic
-// without leaders, and a regex subscriber (the adapter's raw topics) skips it
-// until its next metadata refresh, minutes later.
-func topicsReady(ctx context.Context, cfg pipeline.Config) error {
-	cl, err := kgo.NewClient(cfg.Kafka.Options(nil)...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	prefix := stream.NewTopics(cfg.Kafka.Prefix).Prefix
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		why := ""
-		tds, err := adm.ListTopics(ctx)
-		if err != nil {
-			why = err.Error()
-		}
-		for name, td := range tds {
-			if !strings.HasPrefix(name, prefix) {
-				continue
-			}
-			if td.Err != nil {
-				why = fmt.Sprintf("%s: %v", name, td.Err)
-			}
-			for _, pd := range td.Partitions {
-				if pd.Err != nil || pd.Leader < 0 {
-					why = fmt.Sprintf("%s[%d] has no leader yet", name, pd.Partition)
-				}
-			}
-		}
-		if why == "" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topics not ready: %s: %w", why, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return start(ctx, dir, cfg, deps)
 }
 
 // start opens the store, migrates it, creates the topics on
-// cfg.Kafka.Brokers (on an external cluster, waits for their leaders) and
+// cfg.Kafka.Brokers (stream.EnsureTopics waits for their leaders) and
 // runs the services.
-func start(ctx context.Context, dir string, cfg pipeline.Config, deps pipeline.Deps, external bool) (*Stack, error) {
+func start(ctx context.Context, dir string, cfg pipeline.Config, deps pipeline.Deps) (*Stack, error) {
 	st, err := store.Open(ctx, "chdb://"+filepath.Join(dir, "clickhouse"))
 	if err != nil {
 		return nil, err
@@ -125,12 +75,6 @@ func start(ctx context.Context, dir string, cfg pipeline.Config, deps pipeline.D
 	if err := pipeline.Prepare(ctx, cfg, deps, "app", "labels"); err != nil {
 		st.Close()
 		return nil, err
-	}
-	if external {
-		if err := topicsReady(ctx, cfg); err != nil {
-			st.Close()
-			return nil, err
-		}
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	s := &Stack{Store: st, Config: cfg, cancel: cancel, done: make(chan error, 1)}

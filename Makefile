@@ -56,14 +56,9 @@ test-unit: chdb
 	go test -count=1 -short $(PKGS)
 
 # fuzz runs every fuzz target for FUZZTIME; findings land in testdata/fuzz
-# of the package and stay there as regression seeds.
+# of the package and stay there as regression seeds (see infra/scripts/fuzz.sh).
 fuzz: chdb
-	@grep -l '^func Fuzz' $$(git ls-files '*_test.go') | xargs -n1 dirname | sort -u | while read -r dir; do \
-	  for f in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
-	    echo "go test -run=^$$ -fuzz=^$$f\$$ -fuzztime=$(FUZZTIME) ./$$dir"; \
-	    go test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./$$dir || exit 1; \
-	  done; \
-	done
+	FUZZTIME=$(FUZZTIME) bash infra/scripts/fuzz.sh
 
 test-e2e: chdb $(KAFKA_IF_JAVA)
 	go test -count=1 -v -run TestPipeline ./e2e/...

@@ -11,6 +11,9 @@ export CGO_ENABLED := 0
 KAFKA_SCRIPT := infra/scripts/kafka.sh
 # Without java the real-broker test skips itself, so make test needs no jars.
 KAFKA_IF_JAVA := $(if $(shell command -v java 2>/dev/null),kafka)
+# The Python tooling (test vectors, Evidently comparison), pinned in tools/requirements.txt.
+VENV := $(CACHE)/venv
+PYTHON := $(VENV)/bin/python
 
 MODULES := schemas services infra tools e2e
 SERVICES := adapter shadow-evaluator drift-aggregator feedback-labeler retrain-trigger
@@ -18,7 +21,7 @@ PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-unit test-e2e test-kafka fuzz vet chdb kafka clean help
+.PHONY: all build run test test-unit test-e2e test-kafka fuzz vet chdb kafka venv clean help
 
 all: build
 
@@ -28,6 +31,7 @@ help:
 	@echo "make build  - build bin/driftline and one binary per service"
 	@echo "make fuzz   - run every fuzz target for FUZZTIME (default 10s)"
 	@echo "make kafka  - fetch Apache Kafka's jars (Maven Central) for the real-broker test"
+	@echo "make venv   - create the Python venv for tools/ (test vectors, Evidently comparison)"
 	@echo "make test-kafka - only the end-to-end test on a real Apache Kafka broker (needs Java 17)"
 
 build:
@@ -40,6 +44,15 @@ $(LIBCHDB):
 	bash infra/scripts/fetch-chdb.sh
 
 # kafka fetches the broker's jars once (the script reuses the cache).
+venv: $(VENV)/.requirements
+
+# Rebuilt when the pins change; a stamp file, because the venv's own mtime
+# moves with every install.
+$(VENV)/.requirements: tools/requirements.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q -r tools/requirements.txt
+	cp tools/requirements.txt $@
+
 kafka:
 	bash $(KAFKA_SCRIPT) fetch
 

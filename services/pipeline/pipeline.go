@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
-	"github.com/driftline/driftline/services/ingest"
+	"github.com/driftline/driftline/services/normalize"
+	"github.com/driftline/driftline/services/normalize/formats"
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/stream"
 	"github.com/driftline/driftline/services/window"
@@ -43,12 +46,16 @@ type Config struct {
 	// LabelSources are the raw sources whose records are labels.
 	LabelSources   []string `yaml:"label_sources"`
 	MaxRecordBytes int      `yaml:"max_record_bytes"`
+	// Mappings is the adapter's per-source mapping file (formats, field
+	// paths, types, limits, duplicates; see docs/adapter.md); "" reads
+	// every source as canonical JSON.
+	Mappings string `yaml:"mappings"`
 }
 
 // Defaults returns the configuration used where a key is not set.
 func Defaults() Config {
 	return Config{
-		Kafka:          stream.Config{Prefix: stream.DefaultPrefix},
+		Kafka:          stream.Config{Prefix: stream.DefaultPrefix, Transactions: true},
 		Partitions:     3,
 		GroupPrefix:    "driftline-",
 		WindowSize:     window.DefaultSize,
@@ -85,12 +92,10 @@ func (c Config) window(manual bool) window.Config {
 	}
 }
 
-func (c Config) sources() map[string]ingest.Source {
-	m := map[string]ingest.Source{}
-	for _, s := range c.LabelSources {
-		m[s] = ingest.Source{Kind: "label"}
-	}
-	return m
+// sources loads the adapter's mapping file, checked at start-up.
+func (c Config) sources() (*normalize.Sources, error) {
+	return formats.LoadFile(c.Mappings, normalize.SourcesOptions{LabelSources: c.LabelSources,
+		Limits: normalize.Limits{MaxRecordBytes: c.MaxRecordBytes}})
 }
 
 // newClient builds a franz-go client with Driftline's options plus extra.
@@ -121,6 +126,40 @@ func (c Config) runLoop(ctx context.Context, d Deps, name, group string, h strea
 	}
 	return nil
 }
+
+// runTxnLoop runs a consume loop whose polls are transactions (see
+// stream.Loop.Session). newHandler gets the session's client, through which
+// the handler must produce.
+func (c Config) runTxnLoop(ctx context.Context, d Deps, name, group string, newHandler func(*kgo.Client) stream.Handler, topics []string, extra ...kgo.Opt) error {
+	loop := &stream.Loop{Logger: d.Logger.With("loop", name)}
+	kc := c.Kafka
+	if kc.ClientID == "" {
+		kc.ClientID = "driftline-" + name
+	}
+	opts := append(kc.Options(d.Logger), loop.GroupOptions(c.GroupPrefix+group, topics...)...)
+	opts = append(opts, stream.TransactionOptions(transactionalID(c.GroupPrefix+group))...)
+	sess, err := kgo.NewGroupTransactSession(append(opts, extra...)...)
+	if err != nil {
+		return fmt.Errorf("%s: kafka transactional client: %w", name, err)
+	}
+	defer sess.Close()
+	loop.Session, loop.Client = sess, sess.Client()
+	loop.Handler = newHandler(sess.Client())
+	if err := loop.Run(ctx); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// transactionalID names one member's transactions: unique per process and
+// loop, since two live producers with one id fence each other, and free to
+// change across restarts because KIP-447 fences zombies by group generation.
+func transactionalID(group string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%s-%d-%d", group, host, os.Getpid(), txnSeq.Add(1))
+}
+
+var txnSeq atomic.Int64
 
 // Prepare creates the missing topics and checks that inferences and labels
 // are co-partitioned.

@@ -21,18 +21,30 @@ import (
 // RunAdapter normalises raw records into canonical events.
 func RunAdapter(ctx context.Context, c Config, d Deps) error {
 	t := c.topics()
+	sources, err := c.sources()
+	if err != nil {
+		return fmt.Errorf("adapter: %w", err)
+	}
+	metrics := ingest.NewMetrics(d.Registry)
+	newHandler := func(prod *kgo.Client) stream.Handler {
+		return &ingest.Handler{Topics: t, Producer: prod, Store: d.Store, Sources: sources, Metrics: metrics}
+	}
+	// The adapter subscribes to raw topics by pattern, and a topic created
+	// after start-up (or still without a leader) is only seen at the next
+	// metadata refresh: refresh every 10 s instead of franz-go's 5 minutes.
+	opts := []kgo.Opt{kgo.ConsumeRegex(), kgo.MetadataMinAge(time.Second), kgo.MetadataMaxAge(10 * time.Second)}
+	topics := []string{t.RawPattern()}
+	if c.Kafka.Transactions {
+		// One record's canonical event or dead letter and its offset
+		// commit together: a crash never duplicates an event downstream.
+		return c.runTxnLoop(ctx, d, "adapter", "adapter", newHandler, topics, opts...)
+	}
 	prod, err := c.newClient(d, "adapter-producer")
 	if err != nil {
 		return err
 	}
 	defer prod.Close()
-	h := &ingest.Handler{Topics: t, Producer: prod, Store: d.Store, Sources: c.sources(),
-		MaxRecordBytes: c.MaxRecordBytes, Metrics: ingest.NewMetrics(d.Registry)}
-	// The adapter subscribes to raw topics by pattern, and a topic created
-	// after start-up (or still without a leader) is only seen at the next
-	// metadata refresh: refresh every 10 s instead of franz-go's 5 minutes.
-	return c.runLoop(ctx, d, "adapter", "adapter", h, []string{t.RawPattern()},
-		kgo.ConsumeRegex(), kgo.MetadataMinAge(time.Second), kgo.MetadataMaxAge(10*time.Second))
+	return c.runLoop(ctx, d, "adapter", "adapter", newHandler(prod), topics, opts...)
 }
 
 // partitionCounts returns the partition counts of the inferences and

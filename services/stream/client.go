@@ -15,6 +15,11 @@ type Config struct {
 	Brokers  []string `yaml:"brokers"`
 	ClientID string   `yaml:"client_id"`
 	Prefix   string   `yaml:"prefix"`
+	// Transactions makes the Kafka-to-Kafka hops that can (the adapter)
+	// produce and commit in one transaction. Off, for a broker without
+	// transactions or ACLs for them, they produce then commit, and a crash
+	// between the two duplicates their output.
+	Transactions bool `yaml:"transactions"`
 }
 
 // Options returns the franz-go options common to every Driftline client.
@@ -26,6 +31,9 @@ func (c Config) Options(logger *slog.Logger) []kgo.Opt {
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.RecordRetries(10),
 		kgo.RecordPartitioner(Partitioner()),
+		// Output of an aborted transaction (a crashed adapter) is never
+		// read: without this franz-go reads uncommitted records.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	}
 	if c.ClientID != "" {
 		opts = append(opts, kgo.ClientID(c.ClientID))

@@ -47,8 +47,19 @@ type Loop struct {
 	Every time.Duration
 	// Logger reports rebalances; nil discards.
 	Logger *slog.Logger
+	// Session, when set, makes every poll one Kafka transaction: what the
+	// handler produces in Flush and the offsets of the polled records commit
+	// together or not at all, so a crash never leaves a record's output
+	// visible without its offset committed (consumers read_committed).
+	// Client must be Session.Client() and the handler must produce through
+	// it. GroupTransactSession commits the offsets of every polled record,
+	// so only a handler whose Flush covers all of them can run this way:
+	// the adapter can; the window levels, whose offsets trail their open
+	// windows, cannot (they rely on idempotent partials and dedup tokens).
+	Session *kgo.GroupTransactSession
 
-	mu sync.Mutex
+	mu     sync.Mutex
+	killed func() bool // a fault test killed the run (WithKill)
 }
 
 // GroupOptions are the franz-go options a Loop's client needs: commits are
@@ -84,10 +95,17 @@ func (l *Loop) revoked(ctx context.Context, cl *kgo.Client, lost map[string][]in
 	l.log().Info("partitions revoked", "partitions", lost)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.dead() {
+		return
+	}
 	// Commit what is safe before the partitions move, so the new owner
-	// replays as little as possible.
-	if offs, err := l.Handler.Flush(ctx, time.Now()); err == nil {
-		_ = commit(ctx, cl, offs)
+	// replays as little as possible. A transactional loop has nothing to
+	// commit here: every poll ended its transaction before the rebalance
+	// was allowed, and producing outside a transaction is refused.
+	if l.Session == nil {
+		if offs, err := l.Handler.Flush(ctx, time.Now()); err == nil {
+			_ = commit(ctx, cl, offs)
+		}
 	}
 	for t, ps := range lost {
 		l.Handler.Revoked(t, ps)
@@ -101,6 +119,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = 200 * time.Millisecond
 	}
+	l.mu.Lock()
+	l.killed = killed(ctx)
+	l.mu.Unlock()
 	// However Run ends, a rebalance blocked since the last poll may go on.
 	defer l.Client.AllowRebalance()
 	for {
@@ -108,7 +129,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		fs := l.Client.PollFetches(pctx)
 		cancel()
 		if ctx.Err() != nil {
-			return l.drain()
+			return l.stop()
 		}
 		var ferr error
 		fs.EachError(func(t string, p int32, err error) {
@@ -123,24 +144,40 @@ func (l *Loop) Run(ctx context.Context) error {
 			return ferr
 		}
 		l.mu.Lock()
-		err := l.Handler.Handle(ctx, fs)
-		var offs Offsets
-		if err == nil {
-			offs, err = l.Handler.Flush(ctx, time.Now())
-		}
-		if err == nil {
-			err = commit(ctx, l.Client, offs)
+		var err error
+		if l.Session != nil {
+			err = l.transact(ctx, fs)
+		} else {
+			err = l.Handler.Handle(ctx, fs)
+			var offs Offsets
+			if err == nil {
+				offs, err = l.Handler.Flush(ctx, time.Now())
+			}
+			if err == nil {
+				err = commit(ctx, l.Client, offs)
+			}
 		}
 		l.mu.Unlock()
 		l.Client.AllowRebalance()
 		if err != nil {
 			if ctx.Err() != nil {
-				return l.drain()
+				return l.stop()
 			}
 			return err
 		}
 	}
 }
+
+// stop ends a Run whose context ended: a last flush and commit, unless a
+// fault test killed the run.
+func (l *Loop) stop() error {
+	if l.dead() {
+		return nil
+	}
+	return l.drain()
+}
+
+func (l *Loop) dead() bool { return l.killed != nil && l.killed() }
 
 // drain flushes and commits once more on shutdown, with a fresh deadline
 // since the run context is already cancelled.
@@ -149,6 +186,10 @@ func (l *Loop) drain() error {
 	defer cancel()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.Session != nil {
+		// Every transaction ended with its poll: nothing is pending.
+		return nil
+	}
 	offs, err := l.Handler.Flush(ctx, time.Now())
 	if err != nil {
 		return fmt.Errorf("final flush: %w", err)

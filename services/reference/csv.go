@@ -1,13 +1,16 @@
 package reference
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -77,33 +80,43 @@ func FromCSV(r io.Reader, opts Options) (*schemas.ReferenceProfile, error) {
 		return nil, err
 	}
 
-	rows := 0
-	for {
-		rec, err := rr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		rows++
-		for _, c := range cols {
-			if err := c.add(rec[c.index], maxDistinct); err != nil {
-				return nil, rr.Errorf(c.index, "%w", err)
-			}
-		}
+	index := make([]int, len(cols))
+	for k, c := range cols {
+		index[k] = c.index
+	}
+	// Parsing the values is most of the work, and every column is
+	// independent: ForEachField reads them on every CPU.
+	rows, err := rr.ForEachField(context.Background(), index, func(k int, field string) error {
+		return cols[k].add(field, maxDistinct)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if rows == 0 {
 		return nil, fmt.Errorf("%s: no data rows", name)
 	}
 	features := make([]schemas.FeatureProfile, len(cols))
-	for i, c := range cols {
-		if c.numeric {
-			features[i] = numericProfile(c.name, c.floats, c.missing+c.nonFinite)
-		} else {
-			features[i] = categoricalProfile(c.name, c.cats, c.missing)
-		}
+	workers := min(runtime.GOMAXPROCS(0), len(cols))
+	next := make(chan int, len(cols))
+	for i := range cols {
+		next <- i
 	}
+	close(next)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				c := cols[i]
+				if c.numeric {
+					features[i] = numericProfile(c.name, c.floats, c.missing+c.nonFinite)
+				} else {
+					features[i] = categoricalProfile(c.name, c.cats, c.missing)
+				}
+				c.floats, c.cats = nil, nil
+			}
+		})
+	}
+	wg.Wait()
 	return newProfile(opts.ModelID, opts.ModelVersion, features, int64(rows), opts.CreatedAt), nil
 }
 
@@ -223,9 +236,11 @@ func (c *column) add(v string, maxDistinct int) error {
 // parseNumber parses a decimal floating-point number as pandas would read
 // one: Go's hexadecimal floats and digit separators do not count.
 func parseNumber(s string) (float64, bool) {
-	s = strings.TrimSpace(s)
-	if strings.ContainsAny(s, "_xX") {
-		return 0, false
+	s = trimSpace(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '_' || c == 'x' || c == 'X' {
+			return 0, false
+		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {

@@ -384,7 +384,7 @@ func ID(p *schemas.ReferenceProfile) string {
 // isMissing reports whether a CSV field is a missing value: empty, or NA,
 // NaN, null or None in any case (pandas' usual spellings), around spaces.
 func isMissing(s string) bool {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	switch len(s) {
 	case 0:
 		return true
@@ -396,4 +396,19 @@ func isMissing(s string) bool {
 		return strings.EqualFold(s, "null") || strings.EqualFold(s, "None")
 	}
 	return false
+}
+
+// trimSpace is strings.TrimSpace with a fast path for the usual field,
+// which neither starts nor ends with a space: every value goes through it.
+func trimSpace(s string) string {
+	if n := len(s); n == 0 || notSpace(s[0]) && notSpace(s[n-1]) {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
+
+// notSpace reports whether an ASCII byte is not white space; a byte of a
+// multi-byte rune may begin or end one, so it does not count.
+func notSpace(c byte) bool {
+	return c < utf8.RuneSelf && c > ' '
 }

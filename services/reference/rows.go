@@ -1,11 +1,15 @@
 package reference
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // RowReader reads a CSV file one row at a time with the rules FromCSV
@@ -94,6 +98,184 @@ func (r *RowReader) Next() ([]string, error) {
 		return nil, fmt.Errorf("%s:%d: row has %d fields, the header has %d", r.name, line, len(rec), len(r.header))
 	}
 	return rec, nil
+}
+
+// rowBatch holds consecutive data rows for readers that hand rows to
+// other goroutines: its rows are its own, unlike Next's, and it keeps each
+// field's line for errors.
+type rowBatch struct {
+	first  int      // index of the first row among the data rows, from 0
+	width  int      // fields per row, the header's
+	fields []string // row i is fields[i*width : (i+1)*width]
+	lines  []int    // the line of row i's first field
+	// spans holds, for the rare rows spanning several lines (a quoted
+	// field with a newline), the line of each field.
+	spans   map[int][]int
+	pending atomic.Int32 // goroutines still reading the batch
+}
+
+func newRowBatch(width int) *rowBatch {
+	return &rowBatch{width: width, spans: map[int][]int{}}
+}
+
+func (b *rowBatch) len() int { return len(b.lines) }
+
+func (b *rowBatch) row(i int) []string { return b.fields[i*b.width : (i+1)*b.width] }
+
+// line returns the line of field j of row i.
+func (b *rowBatch) line(i, j int) int {
+	if l, ok := b.spans[i]; ok {
+		return l[j]
+	}
+	return b.lines[i]
+}
+
+// readBatch replaces b's rows with the next n rows (fewer at the end). It
+// returns io.EOF, or the error Next returns, after the rows before it; b
+// then holds those rows, possibly none.
+func (r *RowReader) readBatch(b *rowBatch, n int) error {
+	b.fields, b.lines = b.fields[:0], b.lines[:0]
+	clear(b.spans)
+	for b.len() < n {
+		rec, err := r.Next()
+		if err != nil {
+			return err
+		}
+		b.fields = append(b.fields, rec...)
+		first, _ := r.cr.FieldPos(0)
+		if last, _ := r.cr.FieldPos(len(rec) - 1); last != first {
+			lines := make([]int, len(rec))
+			for j := range rec {
+				lines[j], _ = r.cr.FieldPos(j)
+			}
+			b.spans[b.len()] = lines
+		}
+		b.lines = append(b.lines, first)
+	}
+	return nil
+}
+
+// batchRows is how many rows ForEachField's reader hands its workers at
+// once.
+const batchRows = 512
+
+// ForEachField reads the remaining rows and calls add(k, field) with the
+// field at index columns[k] of each row. The calls for one k come from one
+// goroutine, in row order; calls for different k run concurrently, on up
+// to GOMAXPROCS goroutines, which the calling goroutine feeds with batches
+// of rows (parsing the values is usually the work, and columns are
+// independent). It returns the number of rows, or the error a row-by-row
+// read would meet first: the earliest row's, and in a row the first k's.
+// An error from add is returned as Errorf returns it, naming the line and
+// the column. ctx is checked between batches.
+func (r *RowReader) ForEachField(ctx context.Context, columns []int, add func(k int, field string) error) (int, error) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(columns)))
+	own := make([][]int, workers) // the ks each worker adds
+	for k := range columns {
+		own[k%workers] = append(own[k%workers], k)
+	}
+	feeds := make([]chan *rowBatch, workers)
+	free := make(chan *rowBatch, 2*workers+2)
+	failed := make([]*fieldError, workers)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range workers {
+		feeds[w] = make(chan *rowBatch, 2)
+		wg.Go(func() {
+			for b := range feeds[w] {
+				if failed[w] == nil {
+					failed[w] = r.addBatch(b, columns, own[w], add)
+					if failed[w] != nil {
+						stop.Store(true)
+					}
+				}
+				if b.pending.Add(-1) == 0 {
+					recycle(free, b)
+				}
+			}
+		})
+	}
+
+	rows, readAt := 0, 0
+	var readErr error
+	for !stop.Load() {
+		if err := ctx.Err(); err != nil {
+			readErr, readAt = err, rows
+			break
+		}
+		var b *rowBatch
+		select {
+		case b = <-free:
+		default:
+			b = newRowBatch(len(r.header))
+		}
+		b.first = rows
+		err := r.readBatch(b, batchRows)
+		if n := b.len(); n > 0 {
+			rows += n
+			b.pending.Store(int32(workers))
+			for _, f := range feeds {
+				f <- b
+			}
+		} else {
+			recycle(free, b)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr, readAt = err, rows
+			break
+		}
+	}
+	for _, f := range feeds {
+		close(f)
+	}
+	wg.Wait()
+
+	var first *fieldError
+	for _, e := range failed {
+		if e != nil && (first == nil || e.row < first.row || e.row == first.row && e.k < first.k) {
+			first = e
+		}
+	}
+	if first != nil && (readErr == nil || first.row < readAt) {
+		return 0, first.err
+	}
+	if readErr != nil {
+		return 0, readErr
+	}
+	return rows, nil
+}
+
+// fieldError is add's error for column k at a row.
+type fieldError struct {
+	row, k int
+	err    error
+}
+
+// addBatch calls add for the batch's rows and the columns ks.
+func (r *RowReader) addBatch(b *rowBatch, columns, ks []int, add func(int, string) error) *fieldError {
+	for i := range b.len() {
+		row := b.row(i)
+		for _, k := range ks {
+			j := columns[k]
+			if err := add(k, row[j]); err != nil {
+				return &fieldError{row: b.first + i, k: k,
+					err: fmt.Errorf("%s:%d: column %q: %w", r.name, b.line(i, j), r.header[j], err)}
+			}
+		}
+	}
+	return nil
+}
+
+// recycle keeps b for reuse unless enough batches wait already; it never
+// blocks, so a worker cannot wait on the reader that waits on it.
+func recycle(free chan *rowBatch, b *rowBatch) {
+	select {
+	case free <- b:
+	default:
+	}
 }
 
 // Errorf returns an error about field i of the row Next returned last,

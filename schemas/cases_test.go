@@ -142,7 +142,8 @@ func roundTripCases() []rtCase {
 		Watermark: t1.Add(-time.Second), Revision: 1, LateEvents: 4, Count: 1234, ReferenceID: "ref-1",
 		Features: []FeatureSketch{
 			{Name: "amount", Kind: KindNumeric, Count: 1200, Missing: 34, TypeMismatches: 1, Sum: 73_000.5, SumSquares: 9.1e6,
-				Min: 0.01, Max: 5000, BinCounts: []int64{100, 500, 500, 100}, QuantileCounts: []int64{0, 0, 1}, Categories: map[string]int64{}},
+				Min: 0.01, Max: 5000, BinCounts: []int64{100, 500, 500, 100}, QuantileCounts: []int64{0, 0, 1}, Categories: map[string]int64{},
+				QuantileSketch: []byte{0x03, 0x02, 0x01, 0x00, 0xff}},
 			{Name: "country", Kind: KindCategorical, Count: 1234, Min: math.Inf(1), Max: math.Inf(-1),
 				Categories: map[string]int64{"DE": 600, "FR": 500}, Other: 134},
 		},

@@ -410,6 +410,12 @@ func (v *WindowPartial) write(e *encoder) {
 			e.longs(s.QuantileCounts)
 			e.mapLong(s.Categories)
 			e.long(s.Other)
+			if s.QuantileSketch == nil {
+				e.long(0)
+			} else {
+				e.long(1)
+				e.bytes(s.QuantileSketch)
+			}
 		}
 	}
 	e.long(0)

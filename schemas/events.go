@@ -142,6 +142,10 @@ type FeatureSketch struct {
 	QuantileCounts []int64 // in the reference's QuantileEdges
 	Categories     map[string]int64
 	Other          int64 // categories beyond the cap
+	// QuantileSketch is the numeric values' quantile sketch in
+	// sketches-go's DDSketch encoding (services/stats decodes and checks
+	// it); nil for categorical features and from writers before it.
+	QuantileSketch []byte
 }
 
 // Metric families.

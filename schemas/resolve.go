@@ -511,6 +511,7 @@ func (s *FeatureSketch) read(x *rd) {
 	s.QuantileCounts = read(x, "quantile_counts", toLongs)
 	s.Categories = read(x, "categories", toMapLong)
 	s.Other = read(x, "other", toLong)
+	s.QuantileSketch = read(x, "quantile_sketch", nullable(toBytes))
 }
 
 func (m *MetricWindow) read(x *rd) {

@@ -3,9 +3,12 @@
 // profile; level 2 merges the sketches of all partitions and computes the
 // drift, quality and ops statistics of each finished window.
 //
-// Besides each statistic, every feature gets a drift_score row: the value,
-// threshold and verdict of the feature's default test (chosen as Evidently
-// does, by kind, cardinality and reference size).
+// Besides each statistic (stats.Drift: drift statistics in family drift,
+// with p50/p95/p99 of numeric features; missing and type-mismatch share,
+// out-of-range share and constant in family quality), every feature gets a
+// drift_score row: the value, threshold and verdict of the feature's test,
+// by default chosen as Evidently does (by kind, cardinality and reference
+// size), or Computer.Tests' override.
 package drift
 
 import (
@@ -102,6 +105,10 @@ func (r *Router) Revoked(string, []int32) {}
 // Computer is the level-2 side.
 type Computer struct {
 	Refs *References
+	// Tests overrides the default test of features by name (stats.DriftTest);
+	// an override that does not apply to a feature's kind is ignored, and
+	// the default test decides.
+	Tests map[string]stats.Test
 }
 
 // Compute merges the partials of a finished window and compares each
@@ -158,9 +165,13 @@ func (c *Computer) Compute(_ context.Context, f window.Final) ([]schemas.MetricW
 		}
 		st := merged.State()
 		n := st.Count + st.Missing
-		for _, r := range stats.Drift(fp, merged) {
+		results, err := stats.DriftTest(fp, merged, c.Tests[fp.Name])
+		if err != nil {
+			results = stats.Drift(fp, merged)
+		}
+		for _, r := range results {
 			family := schemas.FamilyDrift
-			if r.Metric == "missing_share" {
+			if stats.QualityMetric(r.Metric) {
 				family = schemas.FamilyQuality
 			}
 			m := metric(base, family, fp.Name, r.Metric, r.Value, n)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/driftline/driftline/schemas"
 	"github.com/driftline/driftline/services/reference"
+	"github.com/driftline/driftline/services/stats"
 	"github.com/driftline/driftline/services/window"
 )
 
@@ -113,4 +114,98 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// Partials that went through the Avro encoding (as on driftline.partials)
+// give the quality and quantile rows of a window: type mismatches and
+// missing values under family quality, p50/p95/p99 from the merged
+// quantile sketches within 1%, and a per-feature test override.
+func TestComputeQualityAndQuantiles(t *testing.T) {
+	refs := NewReferences()
+	p := profile(t)
+	refs.Put(p)
+	newAcc := NewAcc(refs)
+	k := window.Key{Family: "drift", ModelID: "m", ModelVersion: "v1", Variant: "production",
+		Start: time.Unix(0, 0).UTC(), End: time.Unix(300, 0).UTC()}
+	parts := []*Acc{newAcc(k), newAcc(k), newAcc(k)}
+	var bs []float64
+	for i := 0; i < 3000; i++ {
+		b := 10 + float64(i%1000)/100 // 10.00 .. 19.99, 3 of each
+		e := &schemas.InferenceEvent{Features: map[string]any{"a": 0.5, "b": b, "c": "x"}}
+		if i%100 == 0 {
+			e.Features["a"] = "not a number"
+		}
+		bs = append(bs, b)
+		parts[i%3].add(e)
+	}
+	f := window.Final{Key: k}
+	for i, a := range parts {
+		wp := schemas.WindowPartial{SourcePartition: int32(i)}
+		a.Fill(&wp)
+		raw, err := schemas.Marshal(&wp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back schemas.WindowPartial
+		if err := schemas.Unmarshal(raw, &back); err != nil {
+			t.Fatal(err)
+		}
+		f.Partials = append(f.Partials, back)
+	}
+	c := &Computer{Refs: refs, Tests: map[string]stats.Test{"b": {Metric: stats.MetricPSI, Threshold: 0.5}, "c": {Metric: stats.MetricKS}}}
+	out, err := c.Compute(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]schemas.MetricWindow{}
+	for _, m := range out {
+		got[m.Feature+"/"+m.Metric] = m
+	}
+	for _, w := range []struct {
+		key    string
+		family string
+		value  float64
+		tol    float64
+		detect bool
+	}{
+		{"a/type_mismatch_share", schemas.FamilyQuality, 30.0 / 3000, 1e-15, false},
+		{"a/type_mismatches", schemas.FamilyQuality, 30, 0, false},
+		{"a/constant", schemas.FamilyQuality, 1, 0, true}, // stuck at 0.5
+		{"b/constant", schemas.FamilyQuality, 0, 0, false},
+		{"a/out_of_range_share", schemas.FamilyQuality, 0, 0, false},
+		{"b/out_of_range_share", schemas.FamilyQuality, -1, 0, false}, // checked below
+		{"b/p50", schemas.FamilyDrift, 14.995, 0.01 * 15, false},
+		{"b/p95", schemas.FamilyDrift, 19.495, 0.01 * 19.5, false},
+		{"b/p99", schemas.FamilyDrift, 19.895, 0.01 * 19.9, false},
+		{"a/p50", schemas.FamilyDrift, 0.5, 0, false}, // clamped to the exact range
+	} {
+		m, ok := got[w.key]
+		if !ok {
+			t.Errorf("no %s", w.key)
+			continue
+		}
+		if m.Family != w.family || w.value >= 0 && abs(m.Value-w.value) > w.tol || m.Detected != w.detect {
+			t.Errorf("%s = %+v, want family %s value %v±%v detected %v", w.key, m, w.family, w.value, w.tol, w.detect)
+		}
+	}
+	// b: the reference is 10 ± 2 normal; values above its maximum are out
+	// of range.
+	above := 0
+	fp := &p.Features[1]
+	for _, b := range bs {
+		if b > fp.Max || b < fp.Min {
+			above++
+		}
+	}
+	if m := got["b/out_of_range_share"]; abs(m.Value-float64(above)/3000) > 1e-15 {
+		t.Errorf("b out_of_range_share %v, want %v", m.Value, float64(above)/3000)
+	}
+	// b's test is PSI at 0.5; c's override (KS on a categorical feature)
+	// does not apply, so its default test decides.
+	if s := got["b/drift_score"]; s.Threshold == nil || *s.Threshold != 0.5 || s.Value != got["b/psi"].Value {
+		t.Errorf("b drift_score %+v, want psi at 0.5", s)
+	}
+	if s := got["c/drift_score"]; s.Value != got["c/jensen_shannon"].Value {
+		t.Errorf("c drift_score %+v, want jensen_shannon", s)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/driftline/driftline/schemas"
 	"github.com/driftline/driftline/services/stats"
 )
 
@@ -38,7 +39,9 @@ func BenchmarkSketchAdd(b *testing.B) {
 	})
 }
 
-func BenchmarkMerge(b *testing.B) {
+// BenchmarkSketchMerge is level 2's cost per partial and feature; the
+// numeric sketch includes its quantile sketch.
+func BenchmarkSketchMerge(b *testing.B) {
 	num := numericProfile(b, 100000, 1)
 	cat := categoricalProfile(b, 200)
 	for _, bc := range []struct {
@@ -79,4 +82,55 @@ func BenchmarkDrift(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkQuantileSketch is the quantile sketch's share of the work: one
+// value added to the DDSketch alone (part of numeric/float64 above), and
+// a numeric sketch's state encoded (level 1, per window) and decoded
+// and checked (level 2, per partial), with and without it.
+func BenchmarkQuantileSketch(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	floats := make([]float64, 4096)
+	for i := range floats {
+		floats[i] = rng.NormFloat64()*50 + 100
+	}
+	b.Run("add", func(b *testing.B) {
+		d := stats.NewQuantileSketch()
+		for i := 0; b.Loop(); i++ {
+			stats.AddQuantile(d, floats[i%len(floats)])
+		}
+	})
+	num := numericProfile(b, 100000, 1)
+	s := stats.NewSketch(num)
+	for i := 0; i < 10000; i++ {
+		s.AddFloat64(floats[i%len(floats)] * (1 + float64(i)/1e4))
+	}
+	st := s.State()
+	without := st
+	without.QuantileSketch = nil
+	b.Logf("encoded quantile sketch of 10,000 values: %d bytes", len(st.QuantileSketch))
+	b.Run("state", func(b *testing.B) {
+		for b.Loop() {
+			s.State()
+		}
+	})
+	for _, bc := range []struct {
+		name string
+		st   schemas.FeatureSketch
+	}{{"from state", st}, {"from state without quantiles", without}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := stats.FromState(num, bc.st); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("p50+p95+p99", func(b *testing.B) {
+		for b.Loop() {
+			for _, q := range []float64{0.5, 0.95, 0.99} {
+				s.Quantile(q)
+			}
+		}
+	})
 }

@@ -188,3 +188,66 @@ func absLinearMean(d0, d1 float64) float64 {
 	}
 	return (d0*d0 + d1*d1) / (2 * (math.Abs(d0) + math.Abs(d1)))
 }
+
+// hellinger is the Hellinger distance sqrt(1 − Σ sqrt(p_i·q_i)) between
+// two share vectors, as Evidently computes it for categories: no epsilon,
+// the Bhattacharyya coefficient clipped to [0, 1], so the distance lies in
+// [0, 1].
+func hellinger(p, q []float64) float64 {
+	bc := 0.0
+	for i := range p {
+		bc += math.Sqrt(p[i] * q[i])
+	}
+	return math.Sqrt(1 - math.Min(math.Max(bc, 0), 1))
+}
+
+// klDivergence is scipy.stats.entropy(ref, cur), the Kullback–Leibler
+// divergence D(ref ‖ cur) in nats, on shares whose zeros are filled with
+// Evidently's epsilon (as its kl_div test does through get_binned_data);
+// like scipy it normalises both vectors to sum 1 after the filling.
+func klDivergence(ref, cur []float64) float64 {
+	r := append([]float64(nil), ref...)
+	c := append([]float64(nil), cur...)
+	fillZeros(r)
+	fillZeros(c)
+	var sr, sc float64
+	for i := range r {
+		sr += r[i]
+		sc += c[i]
+	}
+	if sr <= 0 || sc <= 0 {
+		return 0
+	}
+	kl := 0.0
+	for i := range r {
+		a, b := r[i]/sr, c[i]/sc
+		if a > 0 {
+			kl += a * math.Log(a/b)
+		}
+	}
+	return math.Max(kl, 0)
+}
+
+// zTest is Evidently's two-proportion Z-test: the share of values that are
+// not the "first" value (refFirst of n in the reference, curFirst of m in
+// the current sample) compared with the pooled proportion, and the
+// two-sided p-value 2·(1 − Φ(|z|)), here as erfc(|z|/√2), which keeps its
+// precision where 1 − Φ rounds to 0. When neither sample varies around the
+// pooled proportion (both entirely the first value, or entirely others)
+// there is nothing to test: z = 0, p = 1, as Evidently returns for two
+// identical constant samples.
+func zTest(refFirst, n, curFirst, m int64) (z, p float64) {
+	if n <= 0 || m <= 0 {
+		return 0, 1
+	}
+	fn, fm := float64(n), float64(m)
+	p1 := float64(n-refFirst) / fn
+	p2 := float64(m-curFirst) / fm
+	pooled := (p1*fn + p2*fm) / (fn + fm)
+	v := pooled * (1 - pooled) * (1/fn + 1/fm)
+	if !(v > 0) {
+		return 0, 1
+	}
+	z = (p1 - p2) / math.Sqrt(v)
+	return z, clip01(math.Erfc(math.Abs(z) / math.Sqrt2))
+}

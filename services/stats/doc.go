@@ -10,12 +10,16 @@
 // across in a WindowPartial.
 //
 // Drift computes, from the merged sketch, the statistics of DESIGN.md
-// "Statistics" that a first version needs: PSI, Kolmogorov–Smirnov with its
-// p-value, Wasserstein-1 (raw and normed), Jensen–Shannon, chi-square,
-// unseen and missing shares, and marks the result of the default test that
-// decides whether the feature drifted (DefaultTest, Evidently's rules).
-// Statistics computed from binned counts state their approximation error on
-// their Metric constant; the tests check each against scipy within that
-// error on the vectors in testdata/, which tools/testvectors/drift_vectors.py
-// generates.
+// "Statistics": PSI, Kolmogorov–Smirnov with its p-value, Wasserstein-1
+// (raw and normed), Jensen–Shannon, Hellinger, Kullback–Leibler,
+// chi-square, the two-proportion Z-test for features with at most two
+// values, unseen share; the quality metrics (missing and type-mismatch
+// share, out-of-range share, constant column); and the p50, p95 and p99 of
+// numeric features from a DDSketch quantile sketch (quantile.go). It marks
+// the result of the test that decides whether the feature drifted:
+// DefaultTest (Evidently's rules), or the Test given to DriftTest.
+// Every statistic computed from the sketch states its approximation error
+// on its Metric constant; the tests check each against scipy, numpy and
+// Evidently within that error on the vectors in testdata/, which
+// tools/testvectors/drift_vectors.py generates.
 package stats

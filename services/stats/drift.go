@@ -70,6 +70,31 @@ const (
 	// samples one and the same value) has no degrees of freedom: statistic
 	// 0, p-value 1.
 	MetricChi2 = "chi2"
+	// MetricHellinger is the Hellinger distance sqrt(1 − Σ sqrt(r·c)) over
+	// MetricPSI's cells and shares, without epsilon (Evidently's formula for
+	// categories), between 0 and 1; exact on those cells. For continuous
+	// features Evidently uses density histograms over Sturges bins of both
+	// samples instead, so the values differ as PSI's do.
+	MetricHellinger = "hellinger"
+	// MetricKL is the Kullback–Leibler divergence D(ref ‖ cur) in nats,
+	// scipy.stats.entropy(ref, cur) over MetricPSI's cells with the same
+	// epsilon for empty cells (Evidently's kl_div test fills zeros that
+	// way); exact on those cells. It is not symmetric and not bounded: an
+	// empty current cell the reference fills costs about ln(1/ε) times the
+	// reference's share there.
+	MetricKL = "kl_divergence"
+	// MetricZ is Evidently's two-proportion Z-test for a feature whose
+	// reference has at most two distinct values: the share of values other
+	// than the reference's first (smallest) value, pooled proportion,
+	// two-sided p-value (PValue; Value is the z statistic). It is the
+	// default test of such features on small references. For a numeric
+	// feature a current value counts as the first value when it lies in
+	// [first, second reference value), the sketch's resolution there; this
+	// is exact when current values are reference values. Evidently takes
+	// the smallest value of both samples as the first, which is the same
+	// whenever Evidently itself would choose the Z-test (at most two values
+	// in both samples together).
+	MetricZ = "z_test"
 	// MetricUnseenShare is the share of current values outside the
 	// reference's categories. When the reference pooled rare categories
 	// under OtherCategory, values outside its kept categories count as
@@ -77,14 +102,44 @@ const (
 	MetricUnseenShare = "unseen_share"
 	// MetricMissingShare is Missing / (Count + Missing + TypeMismatches).
 	MetricMissingShare = "missing_share"
+	// MetricTypeMismatchShare is TypeMismatches / (Count + Missing +
+	// TypeMismatches): values of the wrong kind, e.g. a string in a numeric
+	// feature (see Sketch.Add). Exact.
+	MetricTypeMismatchShare = "type_mismatch_share"
+	// MetricTypeMismatches is the number of such values. Exact.
+	MetricTypeMismatches = "type_mismatches"
+	// MetricOutOfRangeShare is the share of a numeric window's non-missing
+	// values below the reference's minimum or above its maximum. Exact:
+	// the profile's first quantile edge is the minimum and its last one the
+	// next float above the maximum.
+	MetricOutOfRangeShare = "out_of_range_share"
+	// MetricConstant is 1 when the window holds at least two values and
+	// they are all the same (numeric: min == max; categorical: one
+	// category), else 0. Detected when it is 1 while the reference has
+	// more than one distinct value: a feature stuck at one value, e.g. a
+	// default filled in by a broken upstream join. A single value is not
+	// called constant.
+	MetricConstant = "constant"
 )
+
+// QualityMetric reports whether a metric describes the data's quality
+// (family "quality") rather than its drift from the reference.
+func QualityMetric(metric string) bool {
+	switch metric {
+	case MetricMissingShare, MetricTypeMismatchShare, MetricTypeMismatches, MetricOutOfRangeShare, MetricConstant:
+		return true
+	}
+	return false
+}
 
 // Default thresholds, as Evidently's.
 const (
 	PSIThreshold               = 0.1
-	PValueThreshold            = 0.05 // KS and chi-square: drift when p < 0.05
+	PValueThreshold            = 0.05 // KS, chi-square and Z: drift when p < 0.05
 	WassersteinNormedThreshold = 0.1
 	JensenShannonThreshold     = 0.1
+	HellingerThreshold         = 0.1
+	KLThreshold                = 0.1
 	// DatasetDriftThreshold is the share of drifted features at which a
 	// dataset drifts.
 	DatasetDriftThreshold = 0.5
@@ -95,6 +150,8 @@ const (
 	// lowCardinality is the most distinct reference values for which a
 	// numeric feature is tested like a categorical one.
 	lowCardinality = 5
+	// binary is the most distinct reference values the Z-test takes.
+	binary = 2
 	// minStd keeps the normed Wasserstein finite for constant references.
 	minStd = 0.001
 )
@@ -106,25 +163,24 @@ type Result struct {
 	Threshold *float64 // nil for statistics without a default threshold
 	PValue    *float64 // for tests; Threshold then applies to the p-value
 	Detected  bool     // the statistic crossed its threshold
-	// Verdict marks the result of the feature's default test (DefaultTest),
-	// whose Detected decides whether the feature drifted.
+	// Verdict marks the result of the test that decides whether the
+	// feature drifted (DefaultTest, or the Test given to DriftTest); its
+	// Threshold and Detected are that test's.
 	Verdict bool
 }
 
 // DefaultTest returns the test that decides whether a feature drifted, and
 // its threshold, by Evidently's rules: a reference of at most
 // SmallReference rows gets the KS test (p < 0.05) for numeric features with
-// more than five distinct values and the chi-square test (p < 0.05)
-// otherwise; a larger reference gets the normed Wasserstein distance
-// (>= 0.1) for numeric features with more than five distinct values and the
-// Jensen–Shannon distance (>= 0.1) otherwise.
+// more than five distinct values, the Z-test (p < 0.05) for features with
+// at most two, and the chi-square test (p < 0.05) otherwise; a larger
+// reference gets the normed Wasserstein distance (>= 0.1) for numeric
+// features with more than five distinct values and the Jensen–Shannon
+// distance (>= 0.1) otherwise.
 //
-// Two deviations: Evidently counts distinct values over reference and
-// current together; here only the reference's count, so the chosen test does
-// not flip between windows. And Evidently tests a binary feature at most
-// 1000 rows with a two-proportion Z-test; chi-square stands in for it for
-// now (the two agree closely on large windows, Z being the pooled
-// two-sample version).
+// One deviation: Evidently counts distinct values over reference and
+// current together; here only the reference's count, so the chosen test
+// does not flip between windows.
 //
 // referenceRows is the reference's non-missing row count (Evidently drops
 // missing values before choosing).
@@ -133,6 +189,8 @@ func DefaultTest(p *schemas.FeatureProfile, referenceRows int64) (metric string,
 	switch {
 	case referenceRows <= SmallReference && manyValues:
 		return MetricKS, PValueThreshold
+	case referenceRows <= SmallReference && p.UniqueCount <= binary:
+		return MetricZ, PValueThreshold
 	case referenceRows <= SmallReference:
 		return MetricChi2, PValueThreshold
 	case manyValues:
@@ -142,35 +200,117 @@ func DefaultTest(p *schemas.FeatureProfile, referenceRows int64) (metric string,
 	}
 }
 
-// Drift compares a window's sketch with the feature's reference profile.
-// It returns no drift statistics when either side has no values, only
-// missing_share when the window had missing values; it never returns NaN or
-// infinities. s must be bound to p (or an equal profile), and p should have
-// passed ValidateProfile: otherwise only missing_share is returned.
+// Test names the statistic that decides whether a feature drifted, to
+// override DefaultTest, and its threshold: for tests with a p-value (KS,
+// chi-square, Z) drift is p < Threshold, for distances value >= Threshold.
+// A zero Threshold takes the statistic's default (Tests).
+type Test struct {
+	Metric    string
+	Threshold float64
+}
+
+// testRule says how a statistic decides drift and where it applies.
+type testRule struct {
+	pValue      bool
+	threshold   float64
+	numericOnly bool
+	binaryOnly  bool
+}
+
+var testRules = map[string]testRule{
+	MetricKS:                {pValue: true, threshold: PValueThreshold, numericOnly: true},
+	MetricChi2:              {pValue: true, threshold: PValueThreshold},
+	MetricZ:                 {pValue: true, threshold: PValueThreshold, binaryOnly: true},
+	MetricPSI:               {threshold: PSIThreshold},
+	MetricWassersteinNormed: {threshold: WassersteinNormedThreshold, numericOnly: true},
+	MetricJensenShannon:     {threshold: JensenShannonThreshold},
+	MetricHellinger:         {threshold: HellingerThreshold},
+	MetricKL:                {threshold: KLThreshold},
+}
+
+// Tests returns the statistics that can decide drift, with their default
+// thresholds.
+func Tests() map[string]float64 {
+	out := make(map[string]float64, len(testRules))
+	for m, r := range testRules {
+		out[m] = r.threshold
+	}
+	return out
+}
+
+// CheckTest returns t with its threshold filled in, or an error when t
+// cannot decide drift for the feature p describes: an unknown statistic, a
+// numeric-only one (KS, normed Wasserstein) on a categorical feature, the
+// Z-test on a reference with more than two distinct values, or a negative
+// or non-finite threshold (a p-value threshold must lie in (0, 1]).
+func CheckTest(p *schemas.FeatureProfile, t Test) (Test, error) {
+	r, ok := testRules[t.Metric]
+	if !ok {
+		return t, fmt.Errorf("stats: %q is not a drift test", t.Metric)
+	}
+	switch {
+	case !finite(t.Threshold) || t.Threshold < 0 || r.pValue && t.Threshold > 1:
+		return t, fmt.Errorf("stats: threshold %v out of range for %s", t.Threshold, t.Metric)
+	case r.numericOnly && p.Kind != schemas.KindNumeric:
+		return t, fmt.Errorf("stats: %s applies to numeric features only, %q is %s", t.Metric, p.Name, p.Kind)
+	case r.binaryOnly && p.UniqueCount > binary:
+		return t, fmt.Errorf("stats: %s applies to features with at most %d distinct values, %q has %d", t.Metric, binary, p.Name, p.UniqueCount)
+	}
+	if t.Threshold == 0 {
+		t.Threshold = r.threshold
+	}
+	return t, nil
+}
+
+// Drift compares a window's sketch with the feature's reference profile,
+// with DefaultTest deciding drift. See DriftTest.
 func Drift(p *schemas.FeatureProfile, s *Sketch) []Result {
+	out, _ := DriftTest(p, s, Test{})
+	return out
+}
+
+// DriftTest compares a window's sketch with the feature's reference
+// profile, with t deciding drift (the zero Test: DefaultTest); it fails
+// only when CheckTest rejects t. It returns every drift statistic that
+// applies to the feature's kind, then the quality metrics. When either side
+// has no values it returns only the quality metrics that need no reference
+// (missing and type-mismatch share and count; none for an empty window). It
+// never returns NaN or infinities. s must be bound to p (or an equal
+// profile), and p should have passed ValidateProfile: otherwise only those
+// quality metrics are returned.
+func DriftTest(p *schemas.FeatureProfile, s *Sketch, t Test) ([]Result, error) {
 	if p == nil || s == nil {
-		return nil
+		return nil, nil
+	}
+	if t.Metric == "" {
+		t.Metric, t.Threshold = DefaultTest(p, p.Count)
+	}
+	t, err := CheckTest(p, t)
+	if err != nil {
+		return nil, err
 	}
 	var out []Result
 	total := s.count + s.missing + s.mismatches
-	missing := Result{Metric: MetricMissingShare}
-	if total > 0 {
-		missing.Value = float64(s.missing) / float64(total)
+	if total == 0 {
+		return nil, nil
+	}
+	quality := []Result{
+		{Metric: MetricMissingShare, Value: float64(s.missing) / float64(total)},
+		{Metric: MetricTypeMismatchShare, Value: float64(s.mismatches) / float64(total)},
+		{Metric: MetricTypeMismatches, Value: float64(s.mismatches)},
 	}
 	if s.count == 0 || p.Count <= 0 || !sameProfile(p, s.p) || ValidateProfile(p) != nil {
-		if s.missing > 0 {
-			out = append(out, missing)
-		}
-		return out
+		return quality, nil
 	}
-	verdict, _ := DefaultTest(p, p.Count)
 	switch s.kind {
 	case kindNumeric:
-		out = numericDrift(p, s, verdict)
+		out = numericDrift(p, s, t.Metric)
 	case kindCategorical:
-		out = categoricalDrift(p, s, verdict)
+		out = categoricalDrift(p, s, t.Metric)
 	}
-	out = append(out, missing)
+	out = append(out, quality...)
+	out = append(out, s.rangeQuality(p)...)
+	out = append(out, s.quantileResults()...)
 
 	// Keep the promise of finite output. Distances over values spanning the
 	// float range can overflow; they are reported as MaxFloat64, "at least
@@ -181,14 +321,56 @@ func Drift(p *schemas.FeatureProfile, s *Sketch) []Result {
 		if math.IsInf(r.Value, 0) {
 			r.Value = math.Copysign(math.MaxFloat64, r.Value)
 		}
-		if finite(r.Value) && (r.PValue == nil || finite(*r.PValue)) {
-			if r.Metric == verdict {
-				r.Verdict = true
-			}
-			kept = append(kept, r)
+		if !finite(r.Value) || r.PValue != nil && !finite(*r.PValue) {
+			continue
 		}
+		if r.Metric == t.Metric {
+			r.Verdict = true
+			th := t.Threshold
+			r.Threshold = &th
+			if r.PValue != nil {
+				r.Detected = *r.PValue < th
+			} else {
+				r.Detected = r.Value >= th
+			}
+		}
+		kept = append(kept, r)
 	}
-	return kept
+	return kept, nil
+}
+
+// rangeQuality returns the quality metrics that compare the window with
+// the reference's range and cardinality: out_of_range_share (numeric) and
+// constant.
+func (s *Sketch) rangeQuality(p *schemas.FeatureProfile) []Result {
+	var out []Result
+	constant := false
+	switch s.kind {
+	case kindNumeric:
+		constant = s.count >= 2 && s.min == s.max
+		last := len(p.QuantileEdges) - 1
+		if last >= 0 && p.QuantileEdges[0] == p.Min {
+			outside := s.qbins[0]
+			if p.QuantileEdges[last] > p.Max {
+				outside += s.qbins[last+1]
+			}
+			out = append(out, Result{Metric: MetricOutOfRangeShare, Value: float64(outside) / float64(s.count)})
+		}
+	case kindCategorical:
+		kinds := 0
+		for _, c := range s.cats {
+			if c > 0 {
+				kinds++
+			}
+		}
+		constant = s.count >= 2 && kinds == 1 && s.other == 0
+	}
+	r := Result{Metric: MetricConstant}
+	if constant {
+		r.Value = 1
+		r.Detected = p.UniqueCount > 1
+	}
+	return append(out, r)
 }
 
 func numericDrift(p *schemas.FeatureProfile, s *Sketch, verdict string) []Result {
@@ -215,10 +397,19 @@ func numericDrift(p *schemas.FeatureProfile, s *Sketch, verdict string) []Result
 		{Metric: MetricWasserstein, Value: w},
 		above(MetricWassersteinNormed, wn, WassersteinNormedThreshold),
 		above(MetricJensenShannon, jensenShannon(rb, cb), JensenShannonThreshold),
+		above(MetricHellinger, hellinger(rb, cb), HellingerThreshold),
+		above(MetricKL, klDivergence(rb, cb), KLThreshold),
 	}
-	if verdict == MetricChi2 {
+	if p.UniqueCount <= lowCardinality || verdict == MetricChi2 {
 		stat, pc := chiSquare(cc, rb)
 		out = append(out, test(MetricChi2, stat, pc))
+	}
+	// The Z-test's first value is the reference minimum, the first
+	// quantile edge; with at most two distinct values the first quantile
+	// bin, [min, next value), holds only it in the reference.
+	if p.UniqueCount <= binary && len(p.QuantileEdges) > 0 && p.QuantileEdges[0] == p.Min {
+		z, pz := zTest(p.QuantileCounts[1], n, s.qbins[1], m)
+		out = append(out, test(MetricZ, z, pz))
 	}
 	return out
 }
@@ -321,12 +512,28 @@ func categoricalDrift(p *schemas.FeatureProfile, s *Sketch, verdict string) []Re
 	}
 	rs, cs := shares(ref, n), shares(cur, m)
 	stat, pc := chiSquare(cur, rs)
-	return []Result{
+	out := []Result{
 		above(MetricPSI, psi(rs, cs), PSIThreshold),
 		test(MetricChi2, stat, pc),
 		above(MetricJensenShannon, jensenShannon(rs, cs), JensenShannonThreshold),
+		above(MetricHellinger, hellinger(rs, cs), HellingerThreshold),
+		above(MetricKL, klDivergence(rs, cs), KLThreshold),
 		{Metric: MetricUnseenShare, Value: float64(outside) / float64(m)},
 	}
+	if p.UniqueCount <= binary {
+		// The first value is the smallest reference category; with at most
+		// two distinct values the reference pooled nothing, so each is
+		// counted under its own name on both sides.
+		first := ""
+		for k := range p.Categories {
+			if first == "" || k < first {
+				first = k
+			}
+		}
+		z, pz := zTest(p.Categories[first], n, s.cats[first], m)
+		out = append(out, test(MetricZ, z, pz))
+	}
+	return out
 }
 
 // above is a distance that drifts at or above its threshold.

@@ -66,13 +66,15 @@ func TestDriftConstantColumn(t *testing.T) {
 		t.Fatalf("constant profile: %+v", p)
 	}
 	for _, tc := range []struct {
-		name    string
-		current []float64
-		drift   bool
+		name     string
+		current  []float64
+		drift    bool
+		constant float64
+		outside  float64
 	}{
-		{"same constant", repeat(3, 50), false},
-		{"another constant", repeat(4, 50), true},
-		{"partly below", append(repeat(3, 40), repeat(2, 10)...), true},
+		{"same constant", repeat(3, 50), false, 1, 0},
+		{"another constant", repeat(4, 50), true, 1, 1},
+		{"partly below", append(repeat(3, 40), repeat(2, 10)...), true, 0, 0.2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := stats.NewSketch(p)
@@ -82,24 +84,35 @@ func TestDriftConstantColumn(t *testing.T) {
 			rs := stats.Drift(p, s)
 			m := byMetric(t, rs)
 			v := verdictOf(t, rs)
-			if v.Metric != stats.MetricChi2 || v.Detected != tc.drift {
-				t.Errorf("verdict %+v, want chi2 detected=%v", v, tc.drift)
+			// At most two distinct reference values on a small reference:
+			// Evidently's Z-test decides.
+			if v.Metric != stats.MetricZ || v.Detected != tc.drift {
+				t.Errorf("verdict %+v, want z_test detected=%v", v, tc.drift)
+			}
+			// The window is constant in the first two cases, but so is the
+			// reference: reported, not detected.
+			if c := m[stats.MetricConstant]; c.Value != tc.constant || c.Detected {
+				t.Errorf("constant %+v, want value %v, not detected", c, tc.constant)
+			}
+			if r := m[stats.MetricOutOfRangeShare]; r.Value != tc.outside {
+				t.Errorf("out_of_range_share %v, want %v", r.Value, tc.outside)
 			}
 			if !tc.drift {
-				for _, k := range []string{stats.MetricPSI, stats.MetricKS, stats.MetricWasserstein, stats.MetricJensenShannon, stats.MetricChi2} {
+				for _, k := range []string{stats.MetricPSI, stats.MetricKS, stats.MetricWasserstein, stats.MetricJensenShannon,
+					stats.MetricChi2, stats.MetricHellinger, stats.MetricKL, stats.MetricZ} {
 					if m[k].Value != 0 {
 						t.Errorf("%s = %v, want 0", k, m[k].Value)
 					}
 				}
-				if *m[stats.MetricKS].PValue != 1 || *m[stats.MetricChi2].PValue != 1 {
-					t.Errorf("p-values %v %v, want 1", *m[stats.MetricKS].PValue, *m[stats.MetricChi2].PValue)
+				if *m[stats.MetricKS].PValue != 1 || *m[stats.MetricChi2].PValue != 1 || *m[stats.MetricZ].PValue != 1 {
+					t.Errorf("p-values %v %v %v, want 1", *m[stats.MetricKS].PValue, *m[stats.MetricChi2].PValue, *m[stats.MetricZ].PValue)
 				}
 				return
 			}
 			if w := m[stats.MetricWasserstein].Value; !close(w, math.Abs(3-mean(tc.current)), 1e-12, 0) {
 				t.Errorf("wasserstein %v, want the mean shift %v", w, math.Abs(3-mean(tc.current)))
 			}
-			for _, k := range []string{stats.MetricPSI, stats.MetricWassersteinNormed, stats.MetricJensenShannon} {
+			for _, k := range []string{stats.MetricPSI, stats.MetricWassersteinNormed, stats.MetricJensenShannon, stats.MetricHellinger, stats.MetricKL} {
 				if !m[k].Detected {
 					t.Errorf("%s = %v not detected", k, m[k].Value)
 				}
@@ -122,21 +135,24 @@ func TestDriftMissingAndEmpty(t *testing.T) {
 		t.Fatalf("all-missing profile: %+v", allMissing)
 	}
 	normal := numericProfile(t, 300, 1)
+	quality := []string{stats.MetricMissingShare, stats.MetricTypeMismatchShare, stats.MetricTypeMismatches}
+	drift := []string{stats.MetricPSI, stats.MetricKS, stats.MetricWasserstein, stats.MetricWassersteinNormed,
+		stats.MetricJensenShannon, stats.MetricHellinger, stats.MetricKL}
 	for _, tc := range []struct {
-		name   string
-		p      *schemas.FeatureProfile
-		values []any
-		want   []string // metrics returned
-		miss   float64
+		name       string
+		p          *schemas.FeatureProfile
+		values     []any
+		want       []string // metrics returned
+		miss, mism float64
 	}{
-		{"empty window", normal, nil, nil, 0},
-		{"only mismatches", normal, []any{"a", true}, nil, 0},
-		{"only missing", normal, []any{nil, math.NaN(), nil}, []string{stats.MetricMissingShare}, 1},
-		{"missing and mismatches", normal, []any{nil, "a"}, []string{stats.MetricMissingShare}, 0.5},
-		{"all-missing reference, values", allMissing, []any{1.0, 2.0}, nil, 0},
-		{"all-missing reference, missing", allMissing, []any{1.0, nil}, []string{stats.MetricMissingShare}, 0.5},
-		{"single value", normal, []any{0.3}, []string{stats.MetricPSI, stats.MetricKS, stats.MetricWasserstein,
-			stats.MetricWassersteinNormed, stats.MetricJensenShannon, stats.MetricMissingShare}, 0},
+		{"empty window", normal, nil, nil, 0, 0},
+		{"only mismatches", normal, []any{"a", true}, quality, 0, 1},
+		{"only missing", normal, []any{nil, math.NaN(), nil}, quality, 1, 0},
+		{"missing and mismatches", normal, []any{nil, "a"}, quality, 0.5, 0.5},
+		{"all-missing reference, values", allMissing, []any{1.0, 2.0}, quality, 0, 0},
+		{"all-missing reference, missing", allMissing, []any{1.0, nil}, quality, 0.5, 0},
+		{"single value", normal, []any{0.3}, append(append(drift, quality...), stats.MetricOutOfRangeShare, stats.MetricConstant, stats.MetricP50, stats.MetricP95, stats.MetricP99), 0, 0},
+		{"mixed", normal, []any{0.3, "x", nil, 0.4}, append(append(drift, quality...), stats.MetricOutOfRangeShare, stats.MetricConstant, stats.MetricP50, stats.MetricP95, stats.MetricP99), 0.25, 0.25},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := stats.Drift(tc.p, sketchOf(tc.p, tc.values))
@@ -151,7 +167,17 @@ func TestDriftMissingAndEmpty(t *testing.T) {
 			if r, ok := m[stats.MetricMissingShare]; ok && r.Value != tc.miss {
 				t.Errorf("missing_share %v, want %v", r.Value, tc.miss)
 			}
-			if len(tc.want) > 1 {
+			if r, ok := m[stats.MetricTypeMismatchShare]; ok && r.Value != tc.mism {
+				t.Errorf("type_mismatch_share %v, want %v", r.Value, tc.mism)
+			}
+			if r, ok := m[stats.MetricTypeMismatches]; ok && r.Value != tc.mism*float64(len(tc.values)) {
+				t.Errorf("type_mismatches %v, want %v", r.Value, tc.mism*float64(len(tc.values)))
+			}
+			// A single value is not a constant column.
+			if r, ok := m[stats.MetricConstant]; ok && (r.Value != 0 || r.Detected) {
+				t.Errorf("constant %+v", r)
+			}
+			if len(tc.want) > len(quality) {
 				verdictOf(t, rs)
 			}
 		})
@@ -177,7 +203,7 @@ func TestDriftExtremeValues(t *testing.T) {
 		t.Fatalf("saturated state rejected: %v", err)
 	}
 	m := byMetric(t, stats.Drift(p, s))
-	if len(m) != 6 {
+	if len(m) != 15 {
 		t.Errorf("results %v", m)
 	}
 }
@@ -243,6 +269,7 @@ func TestDefaultTest(t *testing.T) {
 		return &schemas.FeatureProfile{Kind: schemas.KindNumeric, UniqueCount: unique}
 	}
 	cat := &schemas.FeatureProfile{Kind: schemas.KindCategorical, UniqueCount: 40}
+	bin := &schemas.FeatureProfile{Kind: schemas.KindCategorical, UniqueCount: 2}
 	for _, tc := range []struct {
 		p      *schemas.FeatureProfile
 		rows   int64
@@ -251,7 +278,12 @@ func TestDefaultTest(t *testing.T) {
 	}{
 		{num(6), 1000, stats.MetricKS, 0.05},
 		{num(5), 1000, stats.MetricChi2, 0.05},
-		{num(2), 10, stats.MetricChi2, 0.05},
+		{num(3), 10, stats.MetricChi2, 0.05},
+		{num(2), 10, stats.MetricZ, 0.05},
+		{num(1), 10, stats.MetricZ, 0.05},
+		{bin, 1000, stats.MetricZ, 0.05},
+		{bin, 1001, stats.MetricJensenShannon, 0.1},
+		{num(2), 1001, stats.MetricJensenShannon, 0.1},
 		{cat, 1000, stats.MetricChi2, 0.05},
 		{num(6), 1001, stats.MetricWassersteinNormed, 0.1},
 		{num(5), 1001, stats.MetricJensenShannon, 0.1},
@@ -321,8 +353,125 @@ func TestValidateProfile(t *testing.T) {
 			s.Add(0.5)
 			s.Add(nil)
 			for _, r := range stats.Drift(&p, s) {
-				if r.Metric != stats.MetricMissingShare {
+				if !stats.QualityMetric(r.Metric) {
 					t.Errorf("drift statistic %s for an invalid profile", r.Metric)
+				}
+			}
+		})
+	}
+}
+
+// DriftTest lets a feature's test be chosen instead of DefaultTest; the
+// verdict then carries that test's threshold, and Detected follows it.
+func TestDriftTestOverride(t *testing.T) {
+	num := numericProfile(t, 500, 1)
+	cat := categoricalProfile(t, 5)
+	bin := profileFrom(t, reference.Column{Name: "b", Kind: schemas.KindCategorical, Strings: strings.Split(strings.Repeat("y,n,n,", 50), ",")[:150]})
+	shifted := stats.NewSketch(num)
+	for i := 0; i < 400; i++ {
+		shifted.AddFloat64(float64(i%40)/40*2 - 1 + 0.3)
+	}
+	for _, tc := range []struct {
+		name    string
+		p       *schemas.FeatureProfile
+		s       *stats.Sketch
+		test    stats.Test
+		wantErr string
+		th      float64
+	}{
+		{"default", num, shifted, stats.Test{}, "", stats.PValueThreshold},
+		{"psi", num, shifted, stats.Test{Metric: stats.MetricPSI}, "", stats.PSIThreshold},
+		{"psi with threshold", num, shifted, stats.Test{Metric: stats.MetricPSI, Threshold: 1e6}, "", 1e6},
+		{"hellinger", num, shifted, stats.Test{Metric: stats.MetricHellinger}, "", stats.HellingerThreshold},
+		{"kl", num, shifted, stats.Test{Metric: stats.MetricKL, Threshold: 0.01}, "", 0.01},
+		{"chi2 on many values", num, shifted, stats.Test{Metric: stats.MetricChi2}, "", stats.PValueThreshold},
+		{"ks tiny threshold", num, shifted, stats.Test{Metric: stats.MetricKS, Threshold: 1e-300}, "", 1e-300},
+		{"z on a binary category", bin, sketchOf(bin, []any{"y", "y", "n"}), stats.Test{Metric: stats.MetricZ}, "", 0.05},
+		{"unknown", num, shifted, stats.Test{Metric: "t_test"}, `"t_test" is not a drift test`, 0},
+		{"ks on categories", cat, sketchOf(cat, []any{"c0"}), stats.Test{Metric: stats.MetricKS}, "numeric features only", 0},
+		{"z on many values", num, shifted, stats.Test{Metric: stats.MetricZ}, "at most 2 distinct values", 0},
+		{"p threshold above 1", num, shifted, stats.Test{Metric: stats.MetricKS, Threshold: 2}, "out of range", 0},
+		{"negative threshold", num, shifted, stats.Test{Metric: stats.MetricPSI, Threshold: -1}, "out of range", 0},
+		{"NaN threshold", num, shifted, stats.Test{Metric: stats.MetricPSI, Threshold: math.NaN()}, "out of range", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, err := stats.DriftTest(tc.p, tc.s, tc.test)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := verdictOf(t, rs)
+			want := tc.test.Metric
+			if want == "" {
+				want, _ = stats.DefaultTest(tc.p, tc.p.Count)
+			}
+			if v.Metric != want || v.Threshold == nil || *v.Threshold != tc.th {
+				t.Fatalf("verdict %+v, want %s at %v", v, want, tc.th)
+			}
+			detected := v.Value >= tc.th
+			if v.PValue != nil {
+				detected = *v.PValue < tc.th
+			}
+			if v.Detected != detected {
+				t.Errorf("detected %v for %+v", v.Detected, v)
+			}
+			// Other statistics keep their default thresholds.
+			for _, r := range byMetric(t, rs) {
+				if def, ok := stats.Tests()[r.Metric]; ok && !r.Verdict && (r.Threshold == nil || *r.Threshold != def) {
+					t.Errorf("%s threshold changed: %+v", r.Metric, r)
+				}
+			}
+		})
+	}
+}
+
+// The quality metrics of one window: type mismatches, values outside the
+// reference range, a constant column.
+func TestQualityMetrics(t *testing.T) {
+	num := profileFrom(t, reference.Column{Name: "x", Numbers: []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}})
+	cat := profileFrom(t, reference.Column{Name: "c", Kind: schemas.KindCategorical, Strings: []string{"a", "b", "a", "c"}})
+	for _, tc := range []struct {
+		name     string
+		p        *schemas.FeatureProfile
+		values   []any
+		mismatch float64 // share
+		outside  float64 // -1: not reported
+		constant bool
+	}{
+		{"inside", num, []any{1.0, 10.0, 5.5, nil}, 0, 0, false},
+		{"edges are inside, beyond is out", num, []any{1.0, 10.0, 0.999, math.Nextafter(10, 11), -1e300, 3.0, 3.0, 4.0}, 0, 3.0 / 8, false},
+		{"strings in a numeric feature", num, []any{"1.5", 2.0, []byte("x"), 3.0}, 0.5, 0, false},
+		{"stuck numeric", num, []any{7.0, 7.0, 7.0, "oops"}, 0.25, 0, true},
+		{"stuck out of range", num, []any{0.0, 0.0}, 0, 1, true},
+		{"floats in a categorical feature", cat, []any{"a", 0.5, 2.25, "b"}, 0.5, -1, false},
+		{"stuck category", cat, []any{"b", "b", nil, "b"}, 0, -1, true},
+		{"stuck unseen category", cat, []any{"z", "z"}, 0, -1, true},
+		{"two categories", cat, []any{"z", "a"}, 0, -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := byMetric(t, stats.Drift(tc.p, sketchOf(tc.p, tc.values)))
+			if r := m[stats.MetricTypeMismatchShare]; r.Value != tc.mismatch {
+				t.Errorf("type_mismatch_share %v, want %v", r.Value, tc.mismatch)
+			}
+			if r := m[stats.MetricTypeMismatches]; r.Value != tc.mismatch*float64(len(tc.values)) {
+				t.Errorf("type_mismatches %v", r.Value)
+			}
+			r, ok := m[stats.MetricOutOfRangeShare]
+			if tc.outside < 0 && ok || tc.outside >= 0 && (!ok || !close(r.Value, tc.outside, 1e-15, 0)) {
+				t.Errorf("out_of_range_share %v (reported %v), want %v", r.Value, ok, tc.outside)
+			}
+			c := m[stats.MetricConstant]
+			if (c.Value == 1) != tc.constant || c.Detected != tc.constant {
+				t.Errorf("constant %+v, want %v", c, tc.constant)
+			}
+			for k := range m {
+				if stats.QualityMetric(k) && m[k].Verdict {
+					t.Errorf("quality metric %s is a verdict", k)
 				}
 			}
 		})

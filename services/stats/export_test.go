@@ -8,4 +8,6 @@ var (
 	KSPValue          = ksPValue
 	WassersteinBinned = wassersteinBinned
 	PointMassProfile  = pointMassProfile
+	NewQuantileSketch = newQuantileSketch
+	AddQuantile       = addQuantile
 )

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/driftline/driftline/schemas"
 )
 
@@ -44,8 +45,10 @@ const maxExactInt = 1 << 53
 // TypeMismatches is the number of values seen, and missing_share is Missing
 // over that total.
 //
-// Merge is associative and commutative: counts, min, max and categories
-// come out identical whatever the merge order; Sum and SumSquares are
+// Merge is associative and commutative: counts, min, max, categories and
+// the quantile sketch's buckets come out identical whatever the merge order
+// (the quantile sketch's only while it has not reached MaxQuantileBins per
+// sign, which merges its smallest buckets); Sum and SumSquares are
 // float64 sums and so agree up to rounding (relative 1e-16 per merge).
 // They saturate at ±MaxFloat64 rather than overflow (values beyond about
 // 1e154 in magnitude), so a state always stays finite.
@@ -63,6 +66,9 @@ type Sketch struct {
 	// binOfQ maps a quantile bin to its PSI bin when every BinEdge is also
 	// a QuantileEdge (as reference builds them), so Add needs one search.
 	binOfQ []int
+	// quant is the values' quantile sketch (quantile.go); nil once the
+	// sketch merged a state without one, from a writer before it.
+	quant *ddsketch.DDSketch
 
 	// categorical
 	cats   map[string]int64 // reference categories and kept unseen ones
@@ -87,6 +93,7 @@ func NewSketch(p *schemas.FeatureProfile) *Sketch {
 		s.bins = make([]int64, len(p.BinEdges)+1)
 		s.qbins = make([]int64, len(p.QuantileEdges)+1)
 		s.binOfQ = quantileToBin(p.BinEdges, p.QuantileEdges)
+		s.quant = newQuantileSketch()
 	case schemas.KindCategorical:
 		s.kind = kindCategorical
 		s.cats = make(map[string]int64)
@@ -216,6 +223,9 @@ func (s *Sketch) AddFloat64(x float64) {
 			s.bins[s.binOfQ[q]]++
 		} else {
 			s.bins[BinIndex(s.p.BinEdges, x)]++
+		}
+		if s.quant != nil {
+			addQuantile(s.quant, x)
 		}
 	case kindCategorical:
 		switch {
@@ -360,6 +370,20 @@ func (s *Sketch) Merge(o *Sketch) error {
 			s.qbins[i] += c
 		}
 	}
+	if s.kind == kindNumeric {
+		switch {
+		case s.quant != nil && o.quant != nil:
+			oq := o.quant
+			if o == s {
+				oq = oq.Copy()
+			}
+			if err := s.quant.MergeWith(oq); err != nil {
+				s.quant = nil // unreachable: one mapping for all sketches
+			}
+		case o.quant == nil && o.count > 0:
+			s.quant = nil // the merged quantiles would miss o's values
+		}
+	}
 	if s.kind == kindCategorical {
 		if o == s {
 			for k := range s.cats {
@@ -440,6 +464,7 @@ func (s *Sketch) State() schemas.FeatureSketch {
 		}
 		st.BinCounts = append([]int64(nil), s.bins...)
 		st.QuantileCounts = append([]int64(nil), s.qbins...)
+		st.QuantileSketch = encodeQuantiles(s.quant)
 	case kindCategorical:
 		st.Categories = make(map[string]int64, len(s.cats))
 		for k, c := range s.cats {
@@ -504,6 +529,16 @@ func FromState(p *schemas.FeatureProfile, st schemas.FeatureSketch) (*Sketch, er
 		if st.SumSquares < 0 || st.Count > 0 && st.Min > st.Max {
 			return bad("inconsistent sums or range")
 		}
+		switch {
+		case st.QuantileSketch != nil:
+			q, err := decodeQuantiles(st.QuantileSketch, st.Count)
+			if err != nil {
+				return bad("%v", err)
+			}
+			s.quant = q
+		case st.Count > 0:
+			s.quant = nil // a writer before quantile sketches
+		}
 		copy(s.bins, st.BinCounts)
 		copy(s.qbins, st.QuantileCounts)
 		s.sum, s.sumSq = st.Sum, st.SumSquares
@@ -511,7 +546,7 @@ func FromState(p *schemas.FeatureProfile, st schemas.FeatureSketch) (*Sketch, er
 			s.min, s.max = st.Min, st.Max
 		}
 	case kindCategorical:
-		if len(st.BinCounts) != 0 || len(st.QuantileCounts) != 0 || st.Sum != 0 || st.SumSquares != 0 {
+		if len(st.BinCounts) != 0 || len(st.QuantileCounts) != 0 || st.Sum != 0 || st.SumSquares != 0 || st.QuantileSketch != nil {
 			return bad("categorical state has numeric fields")
 		}
 		if st.Other < 0 {

@@ -13,11 +13,12 @@ import (
 
 // The vectors come from tools/testvectors/drift_vectors.py (numpy, scipy).
 type vectorFile struct {
-	Numpy   string       `json:"numpy"`
-	Scipy   string       `json:"scipy"`
-	Vectors []vector     `json:"vectors"`
-	KSTwo   [][3]float64 `json:"kstwo_sf"`
-	Chi2    [][3]float64 `json:"chi2_sf"`
+	Numpy     string       `json:"numpy"`
+	Scipy     string       `json:"scipy"`
+	Evidently string       `json:"evidently"`
+	Vectors   []vector     `json:"vectors"`
+	KSTwo     [][3]float64 `json:"kstwo_sf"`
+	Chi2      [][3]float64 `json:"chi2_sf"`
 }
 
 type vector struct {
@@ -28,34 +29,52 @@ type vector struct {
 	Current          []any    `json:"current"`
 	ExactKS          bool     `json:"exact_ks"`
 	ExactWasserstein bool     `json:"exact_wasserstein"`
+	NoValues         bool     `json:"no_values"` // the current sample has no usable value
 	Expected         expected `json:"expected"`
 }
 
 type testValue struct {
 	Statistic float64 `json:"statistic"`
 	PValue    float64 `json:"pvalue"`
+	// PValueExact is 2·norm.sf(|z|) for the Z-test, whose Evidently
+	// p-value 2·(1 − norm.cdf(|z|)) rounds to 0 in the far tail.
+	PValueExact *float64 `json:"pvalue_exact"`
+}
+
+type quantileValue struct {
+	Lower  float64 `json:"lower"`
+	Linear float64 `json:"linear"`
+	Higher float64 `json:"higher"`
 }
 
 type expected struct {
-	BinEdges          []float64 `json:"bin_edges"`
-	QuantileEdges     []float64 `json:"quantile_edges"`
-	RefQuantileCounts []int64   `json:"ref_quantile_counts"`
-	CurQuantileCounts []int64   `json:"cur_quantile_counts"`
-	Count             int64     `json:"count"`
-	Unique            int64     `json:"unique"`
-	Mean              float64   `json:"mean"`
-	Std               float64   `json:"std"`
-	KSBinned          float64   `json:"ks_binned_statistic"`
-	PSI               float64   `json:"psi"`
-	JensenShannon     float64   `json:"jensen_shannon"`
-	KS                testValue `json:"ks_statistic"`
-	Wasserstein       float64   `json:"wasserstein"`
-	WassersteinNormed float64   `json:"wasserstein_normed"`
-	Chi2              testValue `json:"chi2"`
-	UnseenShare       float64   `json:"unseen_share"`
-	MissingShare      float64   `json:"missing_share"`
-	DefaultTest       string    `json:"default_test"`
-	Detected          bool      `json:"detected"`
+	BinEdges          []float64                `json:"bin_edges"`
+	QuantileEdges     []float64                `json:"quantile_edges"`
+	RefQuantileCounts []int64                  `json:"ref_quantile_counts"`
+	CurQuantileCounts []int64                  `json:"cur_quantile_counts"`
+	Count             int64                    `json:"count"`
+	Unique            int64                    `json:"unique"`
+	Mean              float64                  `json:"mean"`
+	Std               float64                  `json:"std"`
+	KSBinned          float64                  `json:"ks_binned_statistic"`
+	PSI               float64                  `json:"psi"`
+	JensenShannon     float64                  `json:"jensen_shannon"`
+	Hellinger         float64                  `json:"hellinger"`
+	KL                float64                  `json:"kl_divergence"`
+	Z                 *testValue               `json:"z_test"`
+	KS                testValue                `json:"ks_statistic"`
+	Wasserstein       float64                  `json:"wasserstein"`
+	WassersteinNormed float64                  `json:"wasserstein_normed"`
+	Chi2              testValue                `json:"chi2"`
+	UnseenShare       float64                  `json:"unseen_share"`
+	MissingShare      float64                  `json:"missing_share"`
+	TypeMismatchShare float64                  `json:"type_mismatch_share"`
+	TypeMismatches    float64                  `json:"type_mismatches"`
+	OutOfRangeShare   *float64                 `json:"out_of_range_share"`
+	Constant          float64                  `json:"constant"`
+	Quantiles         map[string]quantileValue `json:"quantiles"`
+	DefaultTest       string                   `json:"default_test"`
+	Detected          bool                     `json:"detected"`
 }
 
 func loadVectors(t *testing.T) vectorFile {
@@ -118,6 +137,11 @@ func TestVectors(t *testing.T) {
 				s.Add(x)
 			}
 			results := stats.Drift(fp, s)
+			e := v.Expected
+			if v.NoValues {
+				checkNoValues(t, v, results)
+				return
+			}
 			got := map[string]stats.Result{}
 			verdicts := 0
 			for _, r := range results {
@@ -135,7 +159,6 @@ func TestVectors(t *testing.T) {
 			if verdicts != 1 {
 				t.Errorf("%d verdicts, want 1", verdicts)
 			}
-			e := v.Expected
 			if fp.Count != e.Count {
 				t.Errorf("reference count %d, want %d", fp.Count, e.Count)
 			}
@@ -146,9 +169,16 @@ func TestVectors(t *testing.T) {
 			if r := got[stats.MetricJensenShannon]; !close(r.Value, e.JensenShannon, 1e-12, 1e-15) {
 				t.Errorf("jensen_shannon = %.17g, want %.17g", r.Value, e.JensenShannon)
 			}
-			if r := got[stats.MetricMissingShare]; !close(r.Value, e.MissingShare, 1e-15, 0) {
-				t.Errorf("missing_share = %v, want %v", r.Value, e.MissingShare)
+			// So are Hellinger and KL (Evidently's formulas on those cells;
+			// for categories the script checks Evidently's own functions).
+			if r := got[stats.MetricHellinger]; !close(r.Value, e.Hellinger, 1e-12, 1e-15) {
+				t.Errorf("hellinger = %.17g, want %.17g", r.Value, e.Hellinger)
 			}
+			if r := got[stats.MetricKL]; !close(r.Value, e.KL, 1e-12, 1e-15) {
+				t.Errorf("kl_divergence = %.17g, want %.17g", r.Value, e.KL)
+			}
+			checkZ(t, e, got)
+			checkQuality(t, e, got)
 			if r, ok := got[stats.MetricChi2]; ok {
 				if !close(r.Value, e.Chi2.Statistic, 1e-10, 1e-12) || !close(*r.PValue, e.Chi2.PValue, 1e-8, 1e-300) {
 					t.Errorf("chi2 = %.17g (p %.17g), want %.17g (p %.17g)", r.Value, *r.PValue, e.Chi2.Statistic, e.Chi2.PValue)
@@ -158,6 +188,7 @@ func TestVectors(t *testing.T) {
 			}
 			if v.Kind == schemas.KindNumeric {
 				checkNumericVector(t, v, fp, s, got)
+				checkQuantiles(t, v, fp, got)
 			} else if r := got[stats.MetricUnseenShare]; !close(r.Value, e.UnseenShare, 1e-15, 0) {
 				t.Errorf("unseen_share = %v, want %v", r.Value, e.UnseenShare)
 			}
@@ -311,4 +342,108 @@ func TestChi2SFMatchesScipy(t *testing.T) {
 		}
 	}
 	t.Logf("%d points, worst relative error %.2g", len(f.Chi2), worst)
+}
+
+// checkZ checks the Z-test against Evidently's (the script runs Evidently's
+// own function whenever it would choose the Z-test itself): the statistic
+// to 1e-12, the p-value to Evidently's 2·(1 − Φ(|z|)) within its rounding
+// (absolute 1e-15) and to the exact tail 2·norm.sf(|z|) to 1e-9 relative.
+func checkZ(t *testing.T, e expected, got map[string]stats.Result) {
+	t.Helper()
+	r, ok := got[stats.MetricZ]
+	if ok != (e.Z != nil) {
+		t.Fatalf("z_test reported %v, expected %v", ok, e.Z != nil)
+	}
+	if !ok {
+		return
+	}
+	if !close(r.Value, e.Z.Statistic, 1e-12, 1e-15) || !close(*r.PValue, e.Z.PValue, 0, 1e-15) ||
+		!close(*r.PValue, *e.Z.PValueExact, 1e-9, 1e-300) {
+		t.Errorf("z_test = %.17g (p %.17g), want %.17g (p %.17g, exact %.17g)", r.Value, *r.PValue, e.Z.Statistic, e.Z.PValue, *e.Z.PValueExact)
+	}
+}
+
+// checkQuality checks the quality metrics, all exact.
+func checkQuality(t *testing.T, e expected, got map[string]stats.Result) {
+	t.Helper()
+	for _, c := range []struct {
+		metric string
+		want   float64
+	}{
+		{stats.MetricMissingShare, e.MissingShare},
+		{stats.MetricTypeMismatchShare, e.TypeMismatchShare},
+		{stats.MetricTypeMismatches, e.TypeMismatches},
+	} {
+		if r, ok := got[c.metric]; !ok || !close(r.Value, c.want, 1e-15, 0) {
+			t.Errorf("%s = %v (reported %v), want %v", c.metric, r.Value, ok, c.want)
+		}
+	}
+	if e.OutOfRangeShare != nil {
+		if r, ok := got[stats.MetricOutOfRangeShare]; !ok || !close(r.Value, *e.OutOfRangeShare, 1e-15, 0) {
+			t.Errorf("out_of_range_share = %v (reported %v), want %v", r.Value, ok, *e.OutOfRangeShare)
+		}
+	}
+	if r := got[stats.MetricConstant]; r.Value != e.Constant {
+		t.Errorf("constant = %v, want %v", r.Value, e.Constant)
+	}
+}
+
+// checkNoValues: a window without usable values gets the quality metrics
+// that need no values, and nothing else.
+func checkNoValues(t *testing.T, v vector, results []stats.Result) {
+	t.Helper()
+	got := map[string]stats.Result{}
+	for _, r := range results {
+		if !stats.QualityMetric(r.Metric) || r.Verdict {
+			t.Errorf("%s reported for a window without values", r.Metric)
+		}
+		got[r.Metric] = r
+	}
+	checkQuality(t, v.Expected, got)
+}
+
+// checkQuantiles checks p50, p95 and p99 against numpy within
+// stats.QuantileAccuracy: between percentile(method="lower") and
+// percentile(method="higher"), each widened by 1% of its magnitude. The
+// same values must come out of a sketch merged from three parts that went
+// through State and FromState, as level 2 sees them.
+func checkQuantiles(t *testing.T, v vector, fp *schemas.FeatureProfile, got map[string]stats.Result) {
+	t.Helper()
+	if len(v.Expected.Quantiles) != 3 {
+		t.Fatalf("%d expected quantiles", len(v.Expected.Quantiles))
+	}
+	merged := stats.NewSketch(fp)
+	for part := 0; part < 3; part++ {
+		s := stats.NewSketch(fp)
+		for i := part; i < len(v.Current); i += 3 {
+			s.Add(v.Current[i])
+		}
+		back, err := stats.FromState(fp, s.State())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := merged.Merge(back); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const a = stats.QuantileAccuracy
+	for _, c := range []struct {
+		metric, level string
+		q             float64
+	}{{stats.MetricP50, "0.5", 0.5}, {stats.MetricP95, "0.95", 0.95}, {stats.MetricP99, "0.99", 0.99}} {
+		want := v.Expected.Quantiles[c.level]
+		r, ok := got[c.metric]
+		if !ok {
+			t.Errorf("no %s", c.metric)
+			continue
+		}
+		lo, hi := want.Lower-a*math.Abs(want.Lower), want.Higher+a*math.Abs(want.Higher)
+		if r.Value < lo || r.Value > hi {
+			t.Errorf("%s = %.17g outside [%.17g, %.17g] (numpy lower %v, linear %v, higher %v)", c.metric, r.Value, lo, hi, want.Lower, want.Linear, want.Higher)
+		}
+		if m, ok := merged.Quantile(c.q); !ok || m != r.Value {
+			t.Errorf("%s of the merged parts %v (ok %v), of the whole %v", c.metric, m, ok, r.Value)
+		}
+		t.Logf("%s: %.6g, numpy %.6g (relative difference %.2g%%)", c.metric, r.Value, want.Linear, 100*math.Abs(r.Value-want.Linear)/math.Max(math.Abs(want.Linear), 1e-300))
+	}
 }

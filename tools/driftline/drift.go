@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
-	"unicode/utf8"
 
 	"github.com/driftline/driftline/schemas"
 	"github.com/driftline/driftline/services/reference"
@@ -40,13 +41,84 @@ type driftColumn struct {
 	Metrics       map[string]float64 `json:"metrics"`
 }
 
-// testNames names stats' default tests in the output: the key prefix of
-// the test's metrics.
+// testNames names stats' tests in the output and in --test: the key
+// prefix of the test's metrics.
 var testNames = map[string]string{
 	stats.MetricKS:                "ks",
 	stats.MetricChi2:              "chi2",
+	stats.MetricZ:                 "z",
+	stats.MetricPSI:               "psi",
 	stats.MetricWassersteinNormed: "wasserstein_normed",
 	stats.MetricJensenShannon:     "jensen_shannon",
+	stats.MetricHellinger:         "hellinger",
+	stats.MetricKL:                "kl_divergence",
+}
+
+// testAliases are the names --test takes besides testNames': Evidently's
+// stattest names, so its settings carry over.
+var testAliases = map[string]string{
+	"chisquare":     stats.MetricChi2,
+	"wasserstein":   stats.MetricWassersteinNormed,
+	"jensenshannon": stats.MetricJensenShannon,
+	"kl_div":        stats.MetricKL,
+	"z_test":        stats.MetricZ,
+	"ks_statistic":  stats.MetricKS,
+}
+
+// testOverrides is --test parsed: a test for every column (all) and tests
+// by column name.
+type testOverrides struct {
+	all      *stats.Test
+	byColumn map[string]stats.Test
+}
+
+// parseTests parses --test: comma-separated entries TEST[:THRESHOLD] (every
+// column) or COLUMN=TEST[:THRESHOLD] (one column, which wins).
+func parseTests(s string) (testOverrides, error) {
+	o := testOverrides{byColumn: map[string]stats.Test{}}
+	byName := map[string]string{}
+	for m, n := range testNames {
+		byName[n] = m
+	}
+	for a, m := range testAliases {
+		byName[a] = m
+	}
+	for _, entry := range split(s) {
+		column, spec, perColumn := strings.Cut(entry, "=")
+		if !perColumn {
+			column, spec = "", entry
+		}
+		name, th, hasTh := strings.Cut(spec, ":")
+		metric, ok := byName[strings.TrimSpace(name)]
+		if !ok || perColumn && strings.TrimSpace(column) == "" {
+			return o, fmt.Errorf("--test %q: want TEST[:THRESHOLD] or COLUMN=TEST[:THRESHOLD], TEST one of ks, chi2, z, psi, wasserstein_normed, jensen_shannon, hellinger, kl_divergence", entry)
+		}
+		t := stats.Test{Metric: metric}
+		if hasTh {
+			x, err := strconv.ParseFloat(strings.TrimSpace(th), 64)
+			if err != nil || !(x > 0) {
+				return o, fmt.Errorf("--test %q: threshold %q is not a positive number", entry, th)
+			}
+			t.Threshold = x
+		}
+		if perColumn {
+			o.byColumn[strings.TrimSpace(column)] = t
+		} else {
+			o.all = &t
+		}
+	}
+	return o, nil
+}
+
+// forColumn returns the column's test, the zero Test for the default.
+func (o testOverrides) forColumn(name string) (stats.Test, bool) {
+	if t, ok := o.byColumn[name]; ok {
+		return t, true
+	}
+	if o.all != nil {
+		return *o.all, true
+	}
+	return stats.Test{}, false
 }
 
 func cmdDrift(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +128,8 @@ func cmdDrift(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	format := fs.String("format", "table", "output format: table or json")
 	columns := fs.String("columns", "", "comma-separated columns to compare (default: every column of the reference)")
 	categorical := fs.String("categorical", "", "comma-separated columns to treat as categorical")
+	testFlag := fs.String("test", "", "override the default test: TEST[:THRESHOLD] for every column or COLUMN=TEST[:THRESHOLD], comma-separated; "+
+		"TEST is ks, chi2, z, psi, wasserstein_normed, jensen_shannon, hellinger or kl_divergence (or Evidently's name)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,7 +142,11 @@ func cmdDrift(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *format != "table" && *format != "json" {
 		return fmt.Errorf("drift: --format must be table or json, not %q", *format)
 	}
-	rep, err := driftFiles(ctx, *refPath, *curPath, split(*columns), split(*categorical))
+	tests, err := parseTests(*testFlag)
+	if err != nil {
+		return fmt.Errorf("drift: %w", err)
+	}
+	rep, err := driftFiles(ctx, *refPath, *curPath, split(*columns), split(*categorical), tests)
 	if err != nil {
 		return fmt.Errorf("drift: %w", err)
 	}
@@ -82,7 +160,7 @@ func cmdDrift(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // driftFiles profiles the reference, streams the current file into one
 // sketch per profiled column and compares them.
-func driftFiles(ctx context.Context, refPath, curPath string, columns, categorical []string) (*driftReport, error) {
+func driftFiles(ctx context.Context, refPath, curPath string, columns, categorical []string, tests testOverrides) (*driftReport, error) {
 	rf, err := os.Open(refPath)
 	if err != nil {
 		return nil, err
@@ -91,6 +169,23 @@ func driftFiles(ctx context.Context, refPath, curPath string, columns, categoric
 	prof, err := reference.FromCSV(rf, reference.Options{Name: refPath, Columns: columns, Categorical: categorical})
 	if err != nil {
 		return nil, err
+	}
+	// The tests must apply to their columns before the current file is read.
+	chosen := make([]stats.Test, len(prof.Features))
+	for i := range prof.Features {
+		fp := &prof.Features[i]
+		t, ok := tests.forColumn(fp.Name)
+		if !ok {
+			continue
+		}
+		if chosen[i], err = stats.CheckTest(fp, t); err != nil {
+			return nil, fmt.Errorf("--test for column %q: %w", fp.Name, err)
+		}
+	}
+	for name := range tests.byColumn {
+		if !slices.ContainsFunc(prof.Features, func(f schemas.FeatureProfile) bool { return f.Name == name }) {
+			return nil, fmt.Errorf("--test: no compared column %q", name)
+		}
 	}
 
 	cf, err := os.Open(curPath)
@@ -102,7 +197,7 @@ func driftFiles(ctx context.Context, refPath, curPath string, columns, categoric
 	if err != nil {
 		return nil, err
 	}
-	return compare(prof, sketches), nil
+	return compare(prof, sketches, chosen)
 }
 
 // sketchCurrent reads the current CSV one row at a time into a sketch per
@@ -122,41 +217,33 @@ func sketchCurrent(ctx context.Context, r io.Reader, name string, prof *schemas.
 	if err != nil {
 		return nil, fmt.Errorf("%w (every compared column of the reference must be in the current file)", err)
 	}
-	rows := 0
-	for {
-		rec, err := rr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if rows++; rows%65536 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		for k, s := range sketches {
-			field := rec[idx[k]]
-			if prof.Features[k].Kind == schemas.KindNumeric {
-				x, missing, ok := reference.ParseNumeric(field)
-				switch {
-				case !ok:
-					return nil, rr.Errorf(idx[k], "value is not a number, but the column is numeric in the reference (--categorical %s compares it as categories)", names[k])
-				case missing:
-					s.Add(nil)
-				default:
-					s.AddFloat64(x)
-				}
-				continue
-			}
+	// Each sketch is fed by one goroutine; the columns are read in parallel.
+	rows, err := rr.ForEachField(ctx, idx, func(k int, field string) error {
+		s := sketches[k]
+		if prof.Features[k].Kind == schemas.KindNumeric {
+			// A value that is not a number counts as a type mismatch
+			// (type_mismatch_share), as a string in a numeric feature
+			// does in the streaming service.
+			x, missing, ok := reference.ParseNumeric(field)
 			switch {
-			case reference.IsMissing(field):
-				s.Add(nil)
-			case !utf8.ValidString(field):
-				return nil, rr.Errorf(idx[k], "value is not valid UTF-8")
-			default:
+			case !ok:
 				s.AddString(field)
+			case missing:
+				s.Add(nil)
+			default:
+				s.AddFloat64(x)
 			}
+			return nil
 		}
+		if reference.IsMissing(field) {
+			s.Add(nil)
+		} else {
+			s.AddString(field) // invalid UTF-8 is a type mismatch
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if rows == 0 {
 		return nil, fmt.Errorf("%s: no data rows", name)
@@ -164,37 +251,38 @@ func sketchCurrent(ctx context.Context, r io.Reader, name string, prof *schemas.
 	return sketches, nil
 }
 
-// compare computes every column's statistics and the dataset verdict.
-func compare(prof *schemas.ReferenceProfile, sketches []*stats.Sketch) *driftReport {
+// compare computes every column's statistics and the dataset verdict;
+// tests[i] decides column i (the zero Test: the default test).
+func compare(prof *schemas.ReferenceProfile, sketches []*stats.Sketch, tests []stats.Test) (*driftReport, error) {
 	rep := &driftReport{Columns: make([]driftColumn, 0, len(sketches))}
 	var verdicts []bool
 	for i, s := range sketches {
 		fp := &prof.Features[i]
-		test, threshold := stats.DefaultTest(fp, fp.Count)
+		t := tests[i]
+		if t.Metric == "" {
+			t.Metric, t.Threshold = stats.DefaultTest(fp, fp.Count)
+		}
 		col := driftColumn{
 			Name:      fp.Name,
 			Kind:      fp.Kind,
-			Test:      testNames[test],
-			Threshold: threshold,
+			Test:      testNames[t.Metric],
+			Threshold: t.Threshold,
 			Metrics:   map[string]float64{},
 		}
 		if n := fp.Count + fp.Missing; n > 0 {
 			col.Metrics["missing_share_reference"] = float64(fp.Missing) / float64(n)
 		}
-		st := s.State()
-		if n := st.Count + st.Missing + st.TypeMismatches; n > 0 {
-			col.Metrics["missing_share_current"] = float64(st.Missing) / float64(n)
+		results, err := stats.DriftTest(fp, s, t)
+		if err != nil {
+			return nil, fmt.Errorf("column %q: %w", fp.Name, err)
 		}
-		for _, r := range stats.Drift(fp, s) {
+		for _, r := range results {
 			switch r.Metric {
 			case stats.MetricMissingShare:
-				continue // computed above, also when Drift has nothing else
-			case stats.MetricKS:
-				col.Metrics["ks_statistic"] = r.Value
-				col.Metrics["ks_p_value"] = *r.PValue
-			case stats.MetricChi2:
-				col.Metrics["chi2_statistic"] = r.Value
-				col.Metrics["chi2_p_value"] = *r.PValue
+				col.Metrics["missing_share_current"] = r.Value
+			case stats.MetricKS, stats.MetricChi2, stats.MetricZ:
+				col.Metrics[testNames[r.Metric]+"_statistic"] = r.Value
+				col.Metrics[testNames[r.Metric]+"_p_value"] = *r.PValue
 			default:
 				col.Metrics[r.Metric] = r.Value
 			}
@@ -217,7 +305,7 @@ func compare(prof *schemas.ReferenceProfile, sketches []*stats.Sketch) *driftRep
 			rep.datasetHits++
 		}
 	}
-	return rep
+	return rep, nil
 }
 
 // writeDriftTable prints one aligned row per column, then the dataset

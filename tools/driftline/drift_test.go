@@ -153,7 +153,17 @@ func TestDriftAgainstScipy(t *testing.T) {
 		{"income", "wasserstein_normed", 11.079673321234118 / 11.187293199518182, 1e-9},
 		{"income", "missing_share_reference", 10.0 / 300, 1e-15},
 		{"income", "missing_share_current", 10.0 / 200, 1e-15},
+		// numpy.percentile of the current values (lower and higher agree
+		// here), within the quantile sketch's 1%.
+		{"age", "p50", 44, 0.44},
+		{"age", "p95", 61, 0.61},
+		{"income", "p50", 72, 0.72},
+		{"income", "p95", 90, 0.9},
 		{"plan", "jensen_shannon", 0.20589604017993843, 1e-12},
+		// Evidently 0.7.23's own _hellinger_distance and _kl_div on the
+		// plan columns (same cells: the categories of both files).
+		{"plan", "hellinger", 0.24502799737794487, 1e-12},
+		{"plan", "kl_divergence", 0.12462454341376257, 1e-12},
 		{"plan", "unseen_share", 0.115, 1e-15},
 	}
 	for _, tt := range tests {
@@ -171,8 +181,9 @@ func TestDriftAgainstScipy(t *testing.T) {
 // Each column gets its kind's metrics only, the default test and the
 // right verdict.
 func TestDriftVerdicts(t *testing.T) {
-	numeric := []string{"jensen_shannon", "ks_p_value", "ks_statistic", "missing_share_current", "missing_share_reference", "psi", "wasserstein", "wasserstein_normed"}
-	categorical := []string{"chi2_p_value", "chi2_statistic", "jensen_shannon", "missing_share_current", "missing_share_reference", "psi", "unseen_share"}
+	quality := []string{"missing_share_current", "missing_share_reference", "type_mismatch_share", "type_mismatches", "constant"}
+	numeric := append([]string{"jensen_shannon", "hellinger", "kl_divergence", "ks_p_value", "ks_statistic", "psi", "wasserstein", "wasserstein_normed", "out_of_range_share", "p50", "p95", "p99"}, quality...)
+	categorical := append([]string{"chi2_p_value", "chi2_statistic", "jensen_shannon", "hellinger", "kl_divergence", "psi", "unseen_share"}, quality...)
 	tests := []struct {
 		name, kind, test string
 		drift, scored    bool
@@ -181,7 +192,9 @@ func TestDriftVerdicts(t *testing.T) {
 		{"age", "numeric", "ks", false, true, numeric},
 		{"income", "numeric", "ks", true, true, numeric},
 		{"plan", "categorical", "chi2", true, true, categorical},
-		{"comment", "numeric", "chi2", false, false, []string{"missing_share_current", "missing_share_reference"}},
+		// No values in either file: the default test of a reference with
+		// at most two distinct values (none), no score.
+		{"comment", "numeric", "z", false, false, []string{"missing_share_current", "missing_share_reference", "type_mismatch_share", "type_mismatches"}},
 	}
 	rep := driftJSON(t, "--reference", driftRef, "--current", driftCur, "--columns", driftColumns)
 	if len(rep.Columns) != len(tests) {
@@ -291,8 +304,15 @@ func TestDriftErrors(t *testing.T) {
 			`testdata/drift_reference.csv: Options.Columns: no column "salary" in the header`},
 		{"column missing from current", []string{"--reference", driftRef, "--current", "testdata/drift_err_nocolumn.csv"},
 			`testdata/drift_err_nocolumn.csv:1: no column "plan" in the header`},
-		{"not a number", []string{"--reference", driftRef, "--current", "testdata/drift_err_number.csv"},
-			`testdata/drift_err_number.csv:3: column "age": value is not a number`},
+		{"unknown test", []string{"--reference", driftRef, "--current", driftCur, "--test", "age=t_test"}, `--test "age=t_test"`},
+		{"bad threshold", []string{"--reference", driftRef, "--current", driftCur, "--test", "psi:-1"}, `threshold "-1" is not a positive number`},
+		{"test for no column", []string{"--reference", driftRef, "--current", driftCur, "--columns", "age", "--test", "plan=psi"}, `--test: no compared column "plan"`},
+		{"numeric test on categories", []string{"--reference", driftRef, "--current", driftCur, "--test", "plan=ks"},
+			`--test for column "plan": stats: ks_statistic applies to numeric features only`},
+		{"z on many values", []string{"--reference", driftRef, "--current", driftCur, "--test", "z"},
+			`--test for column "id": stats: z_test applies to features with at most 2 distinct values`},
+		{"p-value threshold above 1", []string{"--reference", driftRef, "--current", driftCur, "--test", "age=ks:2"},
+			`threshold 2 out of range for ks_statistic`},
 		{"ragged current", []string{"--reference", driftRef, "--current", "testdata/drift_err_ragged.csv"},
 			"testdata/drift_err_ragged.csv:4: row has 3 fields, the header has 5"},
 		{"ragged reference", []string{"--reference", "testdata/drift_err_ragged.csv", "--current", driftCur},
@@ -313,6 +333,69 @@ func TestDriftErrors(t *testing.T) {
 			if out != "" {
 				t.Errorf("printed %q on error", out)
 			}
+		})
+	}
+}
+
+// A value that is not a number in a numeric column is a type mismatch,
+// counted, not an error.
+func TestDriftTypeMismatches(t *testing.T) {
+	rep := driftJSON(t, "--reference", driftRef, "--current", "testdata/drift_mismatch.csv", "--columns", "age,income,plan")
+	want := map[string][2]float64{ // type_mismatches, type_mismatch_share
+		"age":    {1, 0.25}, // "4O"
+		"income": {0, 0},    // "n/a" counts as missing
+		"plan":   {0, 0},
+	}
+	for _, c := range rep.Columns {
+		w := want[c.Name]
+		if c.Metrics["type_mismatches"] != w[0] || c.Metrics["type_mismatch_share"] != w[1] {
+			t.Errorf("%s: type_mismatches %v, share %v; want %v", c.Name, c.Metrics["type_mismatches"], c.Metrics["type_mismatch_share"], w)
+		}
+	}
+	if got := rep.Columns[1].Metrics["missing_share_current"]; got != 0.25 {
+		t.Errorf("income missing_share_current %v, want 0.25", got)
+	}
+}
+
+// --test picks a column's test and threshold; one without a column name
+// applies to every column, a per-column one wins.
+func TestDriftTestFlag(t *testing.T) {
+	tests := []struct {
+		name   string
+		flag   string
+		column string
+		test   string
+		th     float64
+		score  string // metric the score repeats
+	}{
+		{"default", "", "age", "ks", 0.05, "ks_p_value"},
+		{"psi everywhere", "psi", "age", "psi", 0.1, "psi"},
+		{"psi everywhere, plan too", "psi", "plan", "psi", 0.1, "psi"},
+		{"per column wins", "psi,plan=hellinger:0.3", "plan", "hellinger", 0.3, "hellinger"},
+		{"evidently name", "age=kl_div", "age", "kl_divergence", 0.1, "kl_divergence"},
+		{"wasserstein alias", "income=wasserstein:0.5", "income", "wasserstein_normed", 0.5, "wasserstein_normed"},
+		{"chi2 on numeric", "age=chisquare", "age", "chi2", 0.05, "chi2_p_value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := driftJSON(t, "--reference", driftRef, "--current", driftCur, "--columns", "age,income,plan", "--test", tt.flag)
+			for _, c := range rep.Columns {
+				if c.Name != tt.column {
+					continue
+				}
+				if c.Test != tt.test || c.Threshold != tt.th || c.Score == nil || *c.Score != c.Metrics[tt.score] {
+					t.Fatalf("%s: test %s threshold %v score %v; want %s %v score = %s %v", c.Name, c.Test, c.Threshold, c.Score, tt.test, tt.th, tt.score, c.Metrics[tt.score])
+				}
+				drift := *c.Score >= c.Threshold
+				if strings.HasSuffix(tt.score, "_p_value") {
+					drift = *c.Score < c.Threshold
+				}
+				if c.DriftDetected != drift {
+					t.Errorf("%s: drift %v at score %v", c.Name, c.DriftDetected, *c.Score)
+				}
+				return
+			}
+			t.Fatalf("no column %s", tt.column)
 		})
 	}
 }

@@ -8,11 +8,19 @@ every statistic against these values within the error its doc comment
 states. A second and third table pin the special functions the p-values
 rest on (scipy's kstwo.sf and chi2.sf) over all their branches.
 
-Statistics on raw data come straight from scipy: ks_2samp(method="asymp"),
-wasserstein_distance, np.std. Statistics defined on bins (PSI, Jensen-Shannon,
-chi-square) are computed here on the same bins the Go code uses, which this
-script rebuilds by the rules services/reference documents; the Go tests also
-check that the edges agree, so a change to either side shows up.
+Statistics on raw data come straight from scipy and numpy:
+ks_2samp(method="asymp"), wasserstein_distance, np.std, np.percentile (the
+quantile sketch's p50/p95/p99 are checked against the "lower" and "higher"
+percentiles within its 1%). Statistics defined on bins (PSI, Jensen-Shannon,
+Hellinger, KL as scipy.stats.entropy, chi-square) are computed here on the
+same bins the Go code uses, which this script rebuilds by the rules
+services/reference documents; the Go tests also check that the edges agree,
+so a change to either side shows up. For categorical samples, Hellinger and
+KL are also computed by Evidently's own functions and must agree; the
+Z-test p-value is Evidently's (its proportions_diff_z_test on its pooled
+two-proportion statistic, and its _z_stat_test wherever Evidently itself
+would pick the Z-test). Quality metrics (missing and type-mismatch share,
+out-of-range share, constant) are counted here directly.
 
 Run from the repository root:
 
@@ -30,9 +38,22 @@ import pathlib
 import sys
 
 import numpy as np
+import pandas as pd
 import scipy
 from scipy import stats
 from scipy.spatial import distance
+
+# Evidently's own implementations, where they work on the same cells as the
+# Go code (categories; the Z-test on raw values).
+from evidently.legacy.calculations.stattests.hellinger_distance import _hellinger_distance
+from evidently.legacy.calculations.stattests.kl_div import _kl_div
+from evidently.legacy.calculations.stattests.z_stattest import (
+    _z_stat_test,
+    proportions_diff_z_stat_ind,
+    proportions_diff_z_test,
+)
+from evidently.legacy.core import ColumnType
+import evidently
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "services" / "stats" / "testdata" / "drift_vectors.json"
 
@@ -40,6 +61,7 @@ BINS = 10  # services/reference.Bins
 QUANTILES = 100  # services/reference.Quantiles
 SMALL_REFERENCE = 1000  # services/stats.SmallReference
 LOW_CARDINALITY = 5
+QUANTILE_LEVELS = [0.5, 0.95, 0.99]  # services/stats.QuantileLevels
 
 
 # --- the profile's edges, as services/reference builds them -----------------
@@ -100,15 +122,64 @@ def chisquare(cur_counts, ref_pct):
     return {"statistic": float(res.statistic), "pvalue": float(res.pvalue)}
 
 
+def hellinger(ref_pct, cur_pct):
+    # Evidently's categorical formula: no epsilon, coefficient clipped to [0, 1]
+    bc = float(np.sum(np.sqrt(ref_pct * cur_pct)))
+    return math.sqrt(1 - min(max(bc, 0.0), 1.0))
+
+
+def kl_divergence(ref_pct, cur_pct):
+    # Evidently's kl_div: zeros filled as for PSI, then scipy.stats.entropy
+    # (which normalises both to sum 1)
+    return float(stats.entropy(fill_zeros(ref_pct), fill_zeros(cur_pct)))
+
+
+def z_test(ref_values, cur_values):
+    """Evidently's Z-test with the reference's smallest value as the first
+    value (the Go rule). When both samples hold at most two values together,
+    Evidently's own _z_stat_test picks the same first value; the result is
+    then taken from it, and checked against the formula."""
+    ref, cur = pd.Series(ref_values), pd.Series(cur_values)
+    first = min(ref_values)
+    p_ours = 1.0
+    z = 0.0
+    if not (ref.nunique() == 1 and cur.nunique() == 1 and ref.iloc[0] == cur.iloc[0]):
+        z = float(proportions_diff_z_stat_ind(ref.apply(lambda x: 0 if x == first else 1),
+                                              cur.apply(lambda x: 0 if x == first else 1)))
+        p_ours = float(proportions_diff_z_test(z))
+    if len(set(ref_values) | set(cur_values)) <= 2:
+        p_ev = float(_z_stat_test(ref.copy(), cur.copy(), ColumnType.Categorical, 0.05)[0])
+        assert p_ev == p_ours, (p_ev, p_ours)
+    # Evidently's 2·(1 − Φ(|z|)) rounds to 0 beyond |z| ≈ 8.3; the exact
+    # tail is kept beside it for the Go code's erfc.
+    return {"statistic": z, "pvalue": p_ours, "pvalue_exact": float(2 * stats.norm.sf(abs(z)))}
+
+
+def quantiles(c):
+    # numpy's percentiles of the current sample; DDSketch's rank is
+    # q·(n−1), so its value lies within its relative accuracy of a sample
+    # value between the "lower" and "higher" ones.
+    out = {}
+    for q in QUANTILE_LEVELS:
+        out[str(q)] = {
+            "lower": float(np.percentile(c, 100 * q, method="lower")),
+            "linear": float(np.percentile(c, 100 * q)),
+            "higher": float(np.percentile(c, 100 * q, method="higher")),
+        }
+    return out
+
+
 def default_test(kind, ref_rows, unique):
     many = kind == "numeric" and unique > LOW_CARDINALITY
     if ref_rows <= SMALL_REFERENCE:
-        return ("ks_statistic", 0.05) if many else ("chi2", 0.05)
+        if many:
+            return "ks_statistic", 0.05
+        return ("z_test", 0.05) if unique <= 2 else ("chi2", 0.05)
     return ("wasserstein_normed", 0.1) if many else ("jensen_shannon", 0.1)
 
 
 def detected(metric, threshold, values):
-    if metric in ("ks_statistic", "chi2"):
+    if metric in ("ks_statistic", "chi2", "z_test"):
         return values[metric]["pvalue"] < threshold
     return values[metric] >= threshold
 
@@ -122,13 +193,34 @@ def with_missing(rng, x, k):
 
 
 def numeric_vector(name, ref, cur, note, exact_ks=False, exact_wasserstein=False):
-    ref_all, cur_all = np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)
+    # Strings in the current sample are values of the wrong type: they
+    # count as type mismatches, not as values.
+    cur = [math.nan if x is None else x for x in cur]
+    strings = sum(isinstance(x, str) for x in cur)
+    ref_all = np.asarray(ref, dtype=float)
+    cur_num = np.asarray([x for x in cur if not isinstance(x, str)], dtype=float)
     r = np.sort(ref_all[~np.isnan(ref_all)])
-    c = cur_all[~np.isnan(cur_all)]
+    c = cur_num[~np.isnan(cur_num)]
     r[r == 0] = 0.0
     distinct = np.unique(r)
     be, qe = bin_edges(r, distinct), quantile_edges(r, distinct)
     n, m = len(r), len(c)
+    quality = {
+        "missing_share": float(np.isnan(cur_num).sum() / len(cur)),
+        "type_mismatch_share": strings / len(cur),
+        "type_mismatches": strings,
+    }
+    base = {
+        "name": name,
+        "note": note,
+        "kind": "numeric",
+        "reference": [None if math.isnan(x) else float(x) for x in ref_all],
+        "current": [x if isinstance(x, str) else (None if math.isnan(x) else float(x)) for x in cur],
+        "exact_ks": exact_ks,
+        "exact_wasserstein": exact_wasserstein,
+    }
+    if m == 0:
+        return {**base, "no_values": True, "expected": {"count": n, **quality}}
     rq, cq = counts(r, qe), counts(c, qe)
 
     if len(be) + 1 == len(distinct):
@@ -149,20 +241,18 @@ def numeric_vector(name, ref, cur, note, exact_ks=False, exact_wasserstein=False
     values = {
         "psi": psi(rp, cp),
         "jensen_shannon": float(distance.jensenshannon(rp, cp)),
+        "hellinger": hellinger(rp, cp),
+        "kl_divergence": kl_divergence(rp, cp),
         "ks_statistic": {"statistic": float(ks.statistic), "pvalue": float(ks.pvalue)},
         "wasserstein": w,
         "wasserstein_normed": w / max(std, 0.001),
         "chi2": chisquare(cc, rp),
     }
+    if len(distinct) <= 2:
+        values["z_test"] = z_test(list(r), list(c))
     metric, threshold = default_test("numeric", n, len(distinct))
     return {
-        "name": name,
-        "note": note,
-        "kind": "numeric",
-        "reference": [None if math.isnan(x) else float(x) for x in ref_all],
-        "current": [None if math.isnan(x) else float(x) for x in cur_all],
-        "exact_ks": exact_ks,
-        "exact_wasserstein": exact_wasserstein,
+        **base,
         "expected": {
             "bin_edges": be,
             "quantile_edges": qe,
@@ -176,7 +266,10 @@ def numeric_vector(name, ref, cur, note, exact_ks=False, exact_wasserstein=False
             "std": std,
             "ks_binned_statistic": d_binned,
             **values,
-            "missing_share": float(np.isnan(cur_all).sum() / len(cur_all)),
+            **quality,
+            "out_of_range_share": float(np.mean((c < r[0]) | (c > r[-1]))),
+            "constant": 1 if m >= 2 and len(np.unique(c)) == 1 else 0,
+            "quantiles": quantiles(c),
             "default_test": metric,
             "detected": bool(detected(metric, threshold, values)),
         },
@@ -186,6 +279,14 @@ def numeric_vector(name, ref, cur, note, exact_ks=False, exact_wasserstein=False
 def categorical_vector(name, ref, cur, note):
     r = [x for x in ref if x is not None]
     c = [x for x in cur if x is not None]
+    quality = {
+        "missing_share": float((len(cur) - len(c)) / len(cur)),
+        "type_mismatch_share": 0.0,
+        "type_mismatches": 0,
+    }
+    base = {"name": name, "note": note, "kind": "categorical", "reference": list(ref), "current": list(cur)}
+    if not c:
+        return {**base, "no_values": True, "expected": {"count": len(r), **quality}}
     rk, ck = sorted(set(r)), sorted(set(c) - set(r))
     cells = rk + ck
     rc = np.array([r.count(k) for k in cells], dtype=np.int64)
@@ -195,23 +296,30 @@ def categorical_vector(name, ref, cur, note):
     values = {
         "psi": psi(rp, cp),
         "jensen_shannon": float(distance.jensenshannon(rp, cp)),
+        "hellinger": hellinger(rp, cp),
+        "kl_divergence": kl_divergence(rp, cp),
         "chi2": chisquare(cc, rp),
     }
+    # Evidently's own functions on the raw values agree on these cells.
+    rs, cs = pd.Series(r), pd.Series(c)
+    h_ev = float(_hellinger_distance(rs.copy(), cs.copy(), ColumnType.Categorical, 0.1)[0])
+    kl_ev = float(_kl_div(rs.copy(), cs.copy(), ColumnType.Categorical, 0.1)[0])
+    assert abs(h_ev - values["hellinger"]) <= 1e-12, (h_ev, values["hellinger"])
+    assert abs(kl_ev - values["kl_divergence"]) <= 1e-12 * max(1, kl_ev), (kl_ev, values["kl_divergence"])
+    if len(rk) <= 2:
+        values["z_test"] = z_test(r, c)
     metric, threshold = default_test("categorical", n, len(rk))
     return {
-        "name": name,
-        "note": note,
-        "kind": "categorical",
-        "reference": list(ref),
-        "current": list(cur),
+        **base,
         "expected": {
             "cells": cells,
             "ref_cell_counts": rc.tolist(),
             "cur_cell_counts": cc.tolist(),
             "count": n,
             **values,
+            **quality,
             "unseen_share": float(sum(cc[len(rk):]) / m),
-            "missing_share": float((len(cur) - m) / len(cur)),
+            "constant": 1 if m >= 2 and len(set(c)) == 1 else 0,
             "default_test": metric,
             "detected": bool(detected(metric, threshold, values)),
         },
@@ -256,14 +364,14 @@ def vectors():
     ))
     out.append(numeric_vector(
         "binary", rng.binomial(1, 0.3, 800).astype(float), rng.binomial(1, 0.4, 300).astype(float),
-        "0/1 feature: chi-square decides (Evidently's Z-test), detects",
+        "0/1 feature, share of ones 0.3 against 0.4: Evidently's Z-test decides (p about 0.08 here)",
         exact_ks=True, exact_wasserstein=True,
     ))
     out.append(numeric_vector(
         "constant",
         with_missing(rng, np.full(63, 5.0), 3),
         np.array([5.0] * 45 + [6.0] * 15),
-        "constant reference, current partly elsewhere: chi-square detects through the range cell",
+        "constant reference, current partly elsewhere: the Z-test detects",
         exact_ks=True, exact_wasserstein=True,
     ))
 
@@ -286,6 +394,48 @@ def vectors():
     out.append(categorical_vector(
         "categorical_unseen", ref, cur,
         "large reference, two categories it never saw: Jensen-Shannon detects"))
+    # Samples the first version did not cover: type mismatches, single-row
+    # and constant windows, binary categories, all-missing columns.
+    cur = list(r3(rng.normal(0.1, 1.1, 150)))
+    for i in rng.choice(len(cur), 6, replace=False):
+        cur[i] = "n/a"
+    out.append(numeric_vector(
+        "small_with_strings", r3(rng.normal(0, 1, 250)), cur,
+        "small samples, a few strings in the numeric current (type mismatches)"))
+    out.append(numeric_vector(
+        "single_row", r3(rng.normal(0, 1, 500)), [0.25],
+        "a window of one value: every statistic defined, KS decides"))
+    out.append(numeric_vector(
+        "single_row_large", r3(rng.normal(0, 1, 2000)), [3.5],
+        "one value beyond the range of a large reference"))
+    out.append(numeric_vector(
+        "stuck_window", r3(rng.normal(50, 5, 900)), [42.0] * 80,
+        "a constant window against a varied reference: constant column, KS detects"))
+    out.append(numeric_vector(
+        "wide_range", r3(rng.lognormal(2, 2.5, 3000)) - 50, r3(rng.lognormal(2.2, 2.5, 2500)) - 50,
+        "large heavy-tailed samples spanning negative and positive values: quantiles over both signs"))
+    out.append(numeric_vector(
+        "all_missing_current", r3(rng.normal(0, 1, 100)), [None] * 12,
+        "no values in the window: quality metrics only"))
+    out.append(categorical_vector(
+        "binary_small", list(rng.choice(["no", "yes"], 600, p=[0.75, 0.25])), list(rng.choice(["no", "yes"], 300, p=[0.55, 0.45])),
+        "binary category, small reference: Z-test decides, detects"))
+    out.append(categorical_vector(
+        "binary_small_same", list(rng.choice(["no", "yes"], 400, p=[0.8, 0.2])), list(rng.choice(["no", "yes"], 350, p=[0.8, 0.2])),
+        "binary category, same shares: Z-test, no drift"))
+    out.append(categorical_vector(
+        "binary_large_unseen", list(rng.choice(["f", "m"], 3000, p=[0.5, 0.5])),
+        list(rng.choice(["f", "m", "x"], 800, p=[0.45, 0.45, 0.1])),
+        "binary category, large reference, a third value in the window: Jensen-Shannon decides, Z reported"))
+    out.append(categorical_vector(
+        "categorical_single_row", list(rng.choice(["a", "b", "c"], 500)), ["b"],
+        "a window of one category"))
+    out.append(categorical_vector(
+        "categorical_stuck", list(rng.choice(["a", "b", "c"], 500)), ["c"] * 40 + [None] * 4,
+        "a window stuck at one category: constant column"))
+    out.append(categorical_vector(
+        "categorical_all_missing", list(rng.choice(["a", "b"], 50)), [None] * 7,
+        "no values in the window: quality metrics only"))
     for v in out:  # numpy strings to str
         v["reference"] = [None if x is None else (str(x) if isinstance(x, np.str_) else x) for x in v["reference"]]
         v["current"] = [None if x is None else (str(x) if isinstance(x, np.str_) else x) for x in v["current"]]
@@ -322,6 +472,7 @@ def main():
         "generator": "tools/testvectors/drift_vectors.py",
         "numpy": np.__version__,
         "scipy": scipy.__version__,
+        "evidently": evidently.__version__,
         "vectors": vectors(),
         "kstwo_sf": kstwo_table(),
         "chi2_sf": chi2_table(),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/perf"
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/window"
 )
@@ -18,19 +19,21 @@ type Computer struct {
 
 // Compute implements aggregate.Computer. Predictions are deduplicated by
 // event_id and labels by request_id (the newest label wins), so records
-// that a replay wrote twice are counted once.
+// that a replay wrote twice are counted once. ClickHouse joins and groups
+// the window's rows by value; the metrics come from a perf.State of them,
+// the same mergeable state and definitions as driftline perf. Per-class
+// metrics carry the class in MetricWindow.Feature; roc_auc_error and
+// pr_auc_error bound the histogram error of roc_auc and pr_auc.
 func (c Computer) Compute(ctx context.Context, f window.Final) ([]schemas.MetricWindow, error) {
 	q := fmt.Sprintf(`
 SELECT
-    count() AS predictions,
-    countIf(l.request_id != '') AS labeled,
-    countIf(l.request_id != '' AND l.label_class IS NOT NULL) AS classified,
-    countIf(l.request_id != '' AND p.prediction_class IS NOT NULL AND p.prediction_class = l.label_class) AS correct,
-    countIf(l.request_id != '' AND p.prediction_value IS NOT NULL AND l.label_value IS NOT NULL) AS valued,
-    sumIf(abs(p.prediction_value - l.label_value), l.request_id != '' AND p.prediction_value IS NOT NULL AND l.label_value IS NOT NULL) AS abs_error
+    p.prediction_class, p.prediction_score, p.prediction_value,
+    l.request_id != '' AS labeled, l.label_class, l.label_value,
+    count() AS n
 FROM
 (
-    SELECT request_id, any(prediction_class) AS prediction_class, any(prediction_value) AS prediction_value
+    SELECT request_id, any(prediction_class) AS prediction_class, any(prediction_score) AS prediction_score,
+           any(prediction_value) AS prediction_value
     FROM predictions
     WHERE model_id = %[1]s AND model_version = %[2]s AND variant = %[3]s
       AND event_time >= %[4]s AND event_time < %[5]s
@@ -44,42 +47,102 @@ LEFT JOIN
         SELECT request_id FROM predictions
         WHERE model_id = %[1]s AND event_time >= %[4]s AND event_time < %[5]s)
     GROUP BY request_id
-) AS l ON p.request_id = l.request_id`,
+) AS l ON p.request_id = l.request_id
+GROUP BY p.prediction_class, p.prediction_score, p.prediction_value, labeled, l.label_class, l.label_value`,
 		store.Quote(f.Key.ModelID), store.Quote(f.Key.ModelVersion), store.Quote(f.Key.Variant), timeLit(f.Key.Start), timeLit(f.Key.End))
 	res, err := c.Store.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("join labels: %w", err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 6 {
-		return nil, fmt.Errorf("join labels: want one row of 6 columns, got %d rows", len(res.Rows))
+	st, err := stateOf(res)
+	if err != nil {
+		return nil, fmt.Errorf("join labels: %w", err)
 	}
-	v := make([]float64, 6)
-	for i, x := range res.Rows[0] {
-		if v[i], err = store.Float(x); err != nil {
-			return nil, fmt.Errorf("join labels: column %s: %w", res.Columns[i].Name, err)
-		}
-	}
-	predictions, labeled, classified, correct, valued, absErr := v[0], v[1], v[2], v[3], v[4], v[5]
 	base := schemas.MetricWindow{ModelID: f.Key.ModelID, ModelVersion: f.Key.ModelVersion, Variant: f.Key.Variant,
 		Segment: f.Key.Segment, WindowStart: f.Key.Start, WindowEnd: f.Key.End, Family: schemas.FamilyPerformance}
-	mk := func(name string, val, n float64) schemas.MetricWindow {
-		m := base
-		m.Metric, m.Value, m.SampleCount = name, val, int64(n)
-		return m
-	}
-	out := []schemas.MetricWindow{mk("predictions", predictions, predictions), mk("labeled", labeled, predictions)}
-	if predictions > 0 {
-		out = append(out, mk("label_coverage", labeled/predictions, predictions))
-	}
-	// Accuracy is over the predictions with a class label; regression
-	// labels (a value only) count towards the MAE instead.
-	if classified > 0 {
-		out = append(out, mk("accuracy", correct/classified, classified))
-	}
-	if valued > 0 {
-		out = append(out, mk("mae", absErr/valued, valued))
+	var out []schemas.MetricWindow
+	for _, m := range st.Metrics("") {
+		mw := base
+		mw.Metric, mw.Feature, mw.Value, mw.SampleCount = m.Name, m.Class, m.Value, m.Count
+		out = append(out, mw)
+		if m.Name == perf.MetricROCAUC || m.Name == perf.MetricPRAUC {
+			mw.Metric, mw.Value = m.Name+"_error", m.Error
+			out = append(out, mw)
+		}
 	}
 	return out, nil
+}
+
+// stateOf adds the joined rows (grouped, with their count n) to a
+// perf.State.
+func stateOf(res *store.Result) (*perf.State, error) {
+	const cols = 7
+	st, err := perf.New(perf.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Columns) != cols {
+		return nil, fmt.Errorf("want %d columns, got %d", cols, len(res.Columns))
+	}
+	for _, r := range res.Rows {
+		if len(r) != cols {
+			return nil, fmt.Errorf("row of %d columns, want %d", len(r), cols)
+		}
+		var p schemas.Prediction
+		var labelClass *string
+		var labelValue *float64
+		var err error
+		if p.Class, err = nullString(r[0]); err != nil {
+			return nil, fmt.Errorf("prediction_class: %w", err)
+		}
+		if p.Score, err = nullFloat(r[1]); err != nil {
+			return nil, fmt.Errorf("prediction_score: %w", err)
+		}
+		if p.Value, err = nullFloat(r[2]); err != nil {
+			return nil, fmt.Errorf("prediction_value: %w", err)
+		}
+		labeled, err := store.Int(r[3])
+		if err != nil {
+			return nil, fmt.Errorf("labeled: %w", err)
+		}
+		if labeled != 0 {
+			if labelClass, err = nullString(r[4]); err != nil {
+				return nil, fmt.Errorf("label_class: %w", err)
+			}
+			if labelValue, err = nullFloat(r[5]); err != nil {
+				return nil, fmt.Errorf("label_value: %w", err)
+			}
+		}
+		n, err := store.Int(r[6])
+		if err != nil {
+			return nil, fmt.Errorf("n: %w", err)
+		}
+		for range n {
+			st.Add(p, labelClass, labelValue)
+		}
+	}
+	return st, nil
+}
+
+func nullString(v any) (*string, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return &x, nil
+	}
+	return nil, fmt.Errorf("got %T, want a string", v)
+}
+
+func nullFloat(v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	x, err := store.Float(v)
+	if err != nil {
+		return nil, err
+	}
+	return &x, nil
 }
 
 func timeLit(t time.Time) string {

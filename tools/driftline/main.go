@@ -25,6 +25,8 @@ Usage:
                                     build a reference profile from a training dataset and publish it
   driftline drift    --reference FILE --current FILE [--format table|json] [--columns a,b] [--categorical a,b]
                                     compare two datasets column by column and print the drift verdicts
+  driftline perf     --predictions FILE [--format table|json] [--task auto|classification|regression] [--positive CLASS]
+                                    performance metrics of labelled predictions, McNemar vs shadow_prediction (see docs/perf.md)
 
 Stores: clickhouse://user:pass@host:9000/db (a ClickHouse server) or chdb:///path (embedded).
 Run "driftline COMMAND -h" for a command's flags.
@@ -49,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"demo": cmdDemo, "dev": cmdDev, "migrate": cmdMigrate, "sql": cmdSQL, "baseline": cmdBaseline,
-		"drift": cmdDrift,
+		"drift": cmdDrift, "perf": cmdPerf,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

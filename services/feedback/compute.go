@@ -70,7 +70,96 @@ GROUP BY p.prediction_class, p.prediction_score, p.prediction_value, labeled, l.
 			out = append(out, mw)
 		}
 	}
+	if f.Key.Variant != schemas.VariantProduction {
+		paired, err := c.pairedWithProduction(ctx, f.Key)
+		if err != nil {
+			return nil, err
+		}
+		if n := paired.Both + paired.OnlyA + paired.OnlyB + paired.Neither; n > 0 {
+			r := paired.McNemar()
+			for _, m := range []struct {
+				name string
+				v    float64
+			}{
+				{MetricMcNemarProductionOnly, float64(r.B)},
+				{MetricMcNemarVariantOnly, float64(r.C)},
+				{MetricMcNemarStatistic, r.Statistic},
+				{MetricMcNemarPValue, r.PValue},
+			} {
+				mw := base
+				mw.Metric, mw.Value, mw.SampleCount = m.name, m.v, n
+				out = append(out, mw)
+			}
+		}
+	}
 	return out, nil
+}
+
+// McNemar's test of a shadow (canary, challenger) variant against
+// production on the requests both classified and that have a class label:
+// whether the two differ in accuracy beyond chance.
+const (
+	MetricMcNemarProductionOnly = "mcnemar_production_only" // requests only production got right (b)
+	MetricMcNemarVariantOnly    = "mcnemar_variant_only"    // requests only this variant got right (c)
+	MetricMcNemarStatistic      = "mcnemar_statistic"
+	MetricMcNemarPValue         = "mcnemar_p_value"
+)
+
+// pairedWithProduction counts, over the window's labelled requests of a
+// non-production variant, which of it and production classified them
+// right. Production's prediction of a request may carry another model
+// version and a slightly different event time, so it is found by
+// request_id alone.
+func (c Computer) pairedWithProduction(ctx context.Context, k window.Key) (perf.Paired, error) {
+	q := fmt.Sprintf(`
+WITH v AS (
+    SELECT request_id, any(prediction_class) AS class
+    FROM predictions
+    WHERE model_id = %[1]s AND model_version = %[2]s AND variant = %[3]s
+      AND event_time >= %[4]s AND event_time < %[5]s AND prediction_class IS NOT NULL
+    GROUP BY request_id
+)
+SELECT p.class = l.class AS production_right, v.class = l.class AS variant_right, count() AS n
+FROM v
+INNER JOIN
+(
+    SELECT request_id, any(prediction_class) AS class
+    FROM predictions
+    WHERE model_id = %[1]s AND variant = %[6]s AND prediction_class IS NOT NULL
+      AND request_id IN (SELECT request_id FROM v)
+    GROUP BY request_id
+) AS p ON v.request_id = p.request_id
+INNER JOIN
+(
+    SELECT request_id, argMax(label_class, label_time) AS class
+    FROM labels
+    WHERE request_id IN (SELECT request_id FROM v)
+    GROUP BY request_id
+    HAVING class IS NOT NULL
+) AS l ON v.request_id = l.request_id
+GROUP BY production_right, variant_right`,
+		store.Quote(k.ModelID), store.Quote(k.ModelVersion), store.Quote(k.Variant), timeLit(k.Start), timeLit(k.End),
+		store.Quote(schemas.VariantProduction))
+	res, err := c.Store.Query(ctx, q)
+	if err != nil {
+		return perf.Paired{}, fmt.Errorf("pair %s with production: %w", k.Variant, err)
+	}
+	var paired perf.Paired
+	for _, r := range res.Rows {
+		if len(r) != 3 {
+			return perf.Paired{}, fmt.Errorf("pair with production: row of %d columns, want 3", len(r))
+		}
+		var vals [3]int64
+		for i := range vals {
+			if vals[i], err = store.Int(r[i]); err != nil {
+				return perf.Paired{}, fmt.Errorf("pair with production: column %s: %w", res.Columns[i], err)
+			}
+		}
+		for range vals[2] {
+			paired.Add(vals[0] != 0, vals[1] != 0)
+		}
+	}
+	return paired, nil
 }
 
 // stateOf adds the joined rows (grouped, with their count n) to a

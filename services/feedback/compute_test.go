@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,6 +108,10 @@ func TestComputeAgainstChDB(t *testing.T) {
 			{"support", 3, 3, "a"}, {"precision", 1, 2, "a"}, {"recall", 2.0 / 3, 3, "a"}, {"f1", 0.8, 3, "a"},
 			{"support", 0, 3, "b"}, {"precision", 0, 1, "b"}, {"recall", 0, 0, "b"}, {"f1", 0, 3, "b"},
 			{"macro_precision", 0.5, 3, ""}, {"macro_recall", 1.0 / 3, 3, ""}, {"macro_f1", 0.4, 3, ""},
+			// r1: only production right; r2: only shadow right; r3: both.
+			// Exact McNemar: p = min(1, 2·P(X ≤ 1 | n = 2, 1/2)) = 1.
+			{"mcnemar_production_only", 1, 3, ""}, {"mcnemar_variant_only", 1, 3, ""},
+			{"mcnemar_statistic", 1, 3, ""}, {"mcnemar_p_value", 1, 3, ""},
 		}},
 		{"empty window", "production", w.Add(-time.Hour), []metric{
 			{"predictions", 0, 0, ""},
@@ -253,4 +258,70 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// TestComputeMcNemar checks the paired test of a canary against production
+// when they differ: production right on all twelve labelled requests, the
+// canary wrong on ten of them. Exact test: p = 2·P(X ≤ 0 | n = 10) = 2/1024.
+// Production's predictions carry another model version and event times just
+// outside the canary's window; they pair by request_id.
+func TestComputeMcNemar(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	w := baseTime()
+	var pr, lr []store.Row
+	for i := range 12 {
+		id := fmt.Sprintf("r%d", i)
+		canary := "a"
+		if i < 10 {
+			canary = "b"
+		}
+		c := inference("c"+id, id, "canary", w.Add(time.Duration(i)*time.Second), str(canary), nil)
+		p := inference("p"+id, id, "production", w.Add(-time.Second), str("a"), nil)
+		p.ModelVersion = "v0"
+		pr = append(pr, PredictionRow(c), PredictionRow(p))
+		lr = append(lr, LabelRow(label(id, w.Add(time.Hour), str("a"), nil)))
+	}
+	// Unlabelled and production-less requests are not paired.
+	pr = append(pr, PredictionRow(inference("cx", "rx", "canary", w, str("a"), nil)))
+	lr = append(lr, LabelRow(label("ry", w, str("a"), nil)))
+	pr = append(pr, PredictionRow(inference("cy", "ry", "canary", w, str("b"), nil)))
+	if err := st.Insert(ctx, "predictions", "", pr); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Insert(ctx, "labels", "", lr); err != nil {
+		t.Fatal(err)
+	}
+	k := window.Key{Family: schemas.FamilyPerformance, ModelID: "m", ModelVersion: "v1", Variant: "canary", Start: w, End: w.Add(5 * time.Minute)}
+	got, err := Computer{Store: st}.Compute(ctx, window.Final{Key: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{MetricMcNemarProductionOnly: 10, MetricMcNemarVariantOnly: 0, MetricMcNemarStatistic: 0, MetricMcNemarPValue: 2.0 / 1024}
+	for _, m := range got {
+		v, ok := want[m.Metric]
+		if !ok {
+			continue
+		}
+		if m.Value != v || m.SampleCount != 12 {
+			t.Errorf("%s = %v over %d, want %v over 12", m.Metric, m.Value, m.SampleCount, v)
+		}
+		delete(want, m.Metric)
+	}
+	if len(want) > 0 {
+		t.Errorf("missing metrics %v", want)
+	}
+	// Production itself is not paired with anything.
+	k.Variant, k.ModelVersion = "production", "v0"
+	k.Start = w.Add(-5 * time.Minute)
+	k.End = w
+	got, err = Computer{Store: st}.Compute(ctx, window.Final{Key: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if strings.HasPrefix(m.Metric, "mcnemar") {
+			t.Errorf("production window has %s", m.Metric)
+		}
+	}
 }

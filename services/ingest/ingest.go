@@ -23,20 +23,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Source configures one raw source.
-type Source struct {
-	Kind string `yaml:"kind"` // normalize.KindInference (default) or normalize.KindLabel
-}
-
 // Handler is the adapter's stream.Handler.
 type Handler struct {
-	Topics         stream.Topics
-	Producer       *kgo.Client
-	Store          store.Store
-	Sources        map[string]Source
-	MaxRecordBytes int
-	Metrics        *Metrics
+	Topics   stream.Topics
+	Producer *kgo.Client
+	Store    store.Store
+	// Sources reads each source's records (nil: every source is canonical
+	// JSON inferences).
+	Sources *normalize.Sources
+	Metrics *Metrics
+	// Now is the clock of duplicate detection (nil: time.Now).
+	Now func() time.Time
 
+	dedup    map[string]*normalize.Dedup // by source, for those that detect duplicates
 	out      []*kgo.Record
 	dead     []store.Row
 	deadKeys []string // topic/partition/offset of each dead letter, for the insert token
@@ -71,6 +70,15 @@ func (h *Handler) Handle(ctx context.Context, fs kgo.Fetches) error {
 	if h.Metrics == nil {
 		h.Metrics = NewMetrics(nil)
 	}
+	if h.Sources == nil {
+		var err error
+		if h.Sources, err = normalize.NewSources(normalize.FileConfig{}, normalize.SourcesOptions{}); err != nil {
+			return err
+		}
+	}
+	if h.Now == nil {
+		h.Now = time.Now
+	}
 	var err error
 	fs.EachRecord(func(r *kgo.Record) {
 		if err == nil {
@@ -84,32 +92,66 @@ func (h *Handler) record(r *kgo.Record) error {
 	source := h.Topics.Source(r.Topic)
 	h.next.Set(r.Topic, r.Partition, r.Offset+1)
 	h.Metrics.In.WithLabelValues(source).Inc()
-	kind := h.Sources[source].Kind
-	if kind == "" {
-		kind = normalize.KindInference
-	}
-	d := normalize.Decoder{Source: source, Kind: kind, MaxRecordBytes: h.MaxRecordBytes}
-	ev, err := d.Decode(r.Value)
+	src := h.Sources.Lookup(source)
+	events, err := src.Decode(r.Value, header(r, "content-type"))
 	if err != nil {
+		if normalize.ClassOf(err) == "internal" {
+			// Not the record's fault (a schema registry down): stop
+			// without committing, so the record is read again later
+			// instead of dead-lettered.
+			return fmt.Errorf("source %s: %s[%d]@%d: %w", source, r.Topic, r.Partition, r.Offset, err)
+		}
 		return h.deadLetter(r, source, normalize.StageDecode, normalize.ClassOf(err), err.Error())
 	}
-	var out *kgo.Record
-	outKind := normalize.KindInference
-	switch {
-	case ev.Inference != nil:
-		out, err = stream.Record(h.Topics.Inferences(), ev.Inference.RequestID, ev.Inference)
-	case ev.Label != nil:
-		outKind = normalize.KindLabel
-		out, err = stream.Record(h.Topics.Labels(), ev.Label.RequestID, ev.Label)
+	if src.Dedup.Enabled() {
+		d := h.dedup[source]
+		if d == nil {
+			if h.dedup == nil {
+				h.dedup = map[string]*normalize.Dedup{}
+			}
+			d = normalize.NewDedup(src.Dedup)
+			h.dedup[source] = d
+		}
+		if f := d.CheckDuplicates(events, r.Partition, r.Offset, h.Now()); f != nil {
+			return h.deadLetter(r, source, normalize.StageDedup, f.Class, f.Error())
+		}
 	}
-	if err != nil {
-		return h.deadLetter(r, source, "encode", "encode", err.Error())
+	// Encode all first: a record's events go out together or not at all.
+	outs := make([]*kgo.Record, 0, len(events))
+	for _, ev := range events {
+		var out *kgo.Record
+		switch {
+		case ev.Inference != nil:
+			out, err = stream.Record(h.Topics.Inferences(), ev.Inference.RequestID, ev.Inference)
+		case ev.Label != nil:
+			out, err = stream.Record(h.Topics.Labels(), ev.Label.RequestID, ev.Label)
+		}
+		if err != nil {
+			return h.deadLetter(r, source, "encode", "encode", err.Error())
+		}
+		outs = append(outs, out)
 	}
-	// Counted only once it is sure to go out: a record is either an
-	// output or a dead letter, never both.
-	h.Metrics.Out.WithLabelValues(outKind).Inc()
-	h.out = append(h.out, out)
+	// Counted only once they are sure to go out: a record is either
+	// outputs or a dead letter, never both.
+	for _, ev := range events {
+		kind := normalize.KindInference
+		if ev.Label != nil {
+			kind = normalize.KindLabel
+		}
+		h.Metrics.Out.WithLabelValues(kind).Inc()
+	}
+	h.out = append(h.out, outs...)
 	return nil
+}
+
+// header returns the value of a record's header key (case-insensitive), or "".
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if strings.EqualFold(h.Key, key) {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 func (h *Handler) deadLetter(r *kgo.Record, source, stage, class, msg string) error {
@@ -156,7 +198,9 @@ func deadLetterToken(keys []string) string {
 	return "deadletters-" + hex.EncodeToString(sum[:])
 }
 
-// Revoked needs nothing: the adapter keeps no state between polls.
+// Revoked keeps the duplicate sets: they are per adapter instance, and a
+// record redelivered at the position it was first seen at is not a
+// duplicate of itself (see normalize.Dedup).
 func (h *Handler) Revoked(string, []int32) {}
 
 // NewDeadLetter describes a record that could not be processed.

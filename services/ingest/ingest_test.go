@@ -201,8 +201,12 @@ func (e *env) deadRows(t *testing.T, where string) []deadRow {
 }
 
 func newHandler(e *env, reg prometheus.Registerer) *Handler {
-	return &Handler{Topics: topics, Producer: e.client, Store: e.st, MaxRecordBytes: 2048,
-		Sources: map[string]Source{"labels": {Kind: normalize.KindLabel}}, Metrics: NewMetrics(reg)}
+	srcs, err := normalize.NewSources(normalize.FileConfig{}, normalize.SourcesOptions{LabelSources: []string{"labels"},
+		Limits: normalize.Limits{MaxRecordBytes: 2048}})
+	if err != nil {
+		panic(err)
+	}
+	return &Handler{Topics: topics, Producer: e.client, Store: e.st, Sources: srcs, Metrics: NewMetrics(reg)}
 }
 
 func inference(req, variant string) string {

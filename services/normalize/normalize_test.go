@@ -2,13 +2,46 @@ package normalize
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 )
 
+// decoder is a canonical source (no mapping file) of kind with a record
+// limit.
+type decoder struct {
+	Source         string
+	Kind           string
+	MaxRecordBytes int
+}
+
+func (d decoder) src() *Source {
+	kind := d.Kind
+	if kind == "" {
+		kind = KindInference
+	}
+	s, err := NewSource(d.Source, SourceConfig{Kind: kind, Limits: Limits{MaxRecordBytes: d.MaxRecordBytes}}, SourcesOptions{})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Decode decodes a record that must hold one document.
+func (d decoder) Decode(b []byte) (Event, error) {
+	evs, err := d.src().Decode(b, "")
+	if err != nil {
+		return Event{}, err
+	}
+	if len(evs) != 1 {
+		return Event{}, fmt.Errorf("%d events, want 1", len(evs))
+	}
+	return evs[0], nil
+}
+
 func TestDecodeInference(t *testing.T) {
-	d := Decoder{Source: "app", Kind: KindInference}
+	d := decoder{Source: "app", Kind: KindInference}
 	ev, err := d.Decode([]byte(`{"request_id":"r1","model_id":"m","model_version":"v1","variant":"shadow",
 		"timestamp":"2026-11-23T10:00:00.5Z","features":{"age":42,"plan":"pro","vip":true,"income":null},
 		"prediction":{"class":"churn","score":"0.83","probabilities":{"churn":0.83,"stay":0.17}},
@@ -40,7 +73,7 @@ func TestDecodeInference(t *testing.T) {
 func TestDecodeTimes(t *testing.T) {
 	want := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	for _, ts := range []string{`"2026-11-23T10:00:00Z"`, `"2026-11-23T11:00:00+01:00"`, `"2026-11-23 10:00:00"`, `1795428000`, `1795428000000`, `"1795428000"`} {
-		ev, err := Decoder{Kind: KindLabel}.Decode([]byte(`{"request_id":"r","label":1,"timestamp":` + ts + `}`))
+		ev, err := decoder{Kind: KindLabel}.Decode([]byte(`{"request_id":"r","label":1,"timestamp":` + ts + `}`))
 		if err != nil {
 			t.Errorf("%s: %v", ts, err)
 			continue
@@ -56,7 +89,7 @@ func TestDecodeFailures(t *testing.T) {
 		name, in, class, msg string
 		kind                 string
 	}{
-		{"broken json", `{"request_id": `, ClassMalformed, "not a JSON object", ""},
+		{"broken json", `{"request_id": `, ClassMalformed, "invalid JSON", ""},
 		{"array", `[1,2]`, ClassMalformed, "not a JSON object", ""},
 		{"null", `null`, ClassMalformed, "null", ""},
 		{"trailing", `{"a":1} {"b":2}`, ClassMalformed, "trailing", ""},
@@ -64,14 +97,14 @@ func TestDecodeFailures(t *testing.T) {
 		{"no time", `{"request_id":"r","model_id":"m","features":{}}`, ClassMissingField, `"timestamp"`, ""},
 		{"bad time", `{"request_id":"r","model_id":"m","timestamp":"yesterday","features":{}}`, ClassWrongType, `"yesterday"`, ""},
 		{"no features", `{"request_id":"r","model_id":"m","timestamp":1}`, ClassMissingField, `"features"`, ""},
-		{"nested feature", `{"request_id":"r","model_id":"m","timestamp":1,"features":{"a":{"b":1}}}`, ClassWrongType, `feature "a"`, ""},
+		{"nested feature", `{"request_id":"r","model_id":"m","timestamp":1,"features":{"a":{"b":1}}}`, ClassWrongType, `"features.a"`, ""},
 		{"huge number", `{"request_id":"r","model_id":"m","timestamp":1,"features":{"a":1e999}}`, ClassWrongType, "out of range", ""},
 		{"numeric id ok but object id", `{"request_id":{},"model_id":"m","timestamp":1,"features":{}}`, ClassWrongType, `"request_id"`, ""},
 		{"label missing", `{"request_id":"r","timestamp":1}`, ClassMissingField, `"label"`, KindLabel},
 		{"too large", `{"request_id":"` + strings.Repeat("x", 200) + `"}`, ClassTooLarge, "exceeds", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Decoder{Kind: tc.kind, MaxRecordBytes: 120}.Decode([]byte(tc.in))
+			_, err := decoder{Kind: tc.kind, MaxRecordBytes: 120}.Decode([]byte(tc.in))
 			var f *Failure
 			if !errors.As(err, &f) {
 				t.Fatalf("err = %v, want a *Failure", err)
@@ -93,22 +126,27 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s), true)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, label bool) {
-		d := Decoder{Kind: KindInference}
+		d := decoder{Kind: KindInference}.src()
 		if label {
-			d.Kind = KindLabel
+			d = decoder{Kind: KindLabel}.src()
 		}
-		ev, err := d.Decode(b)
+		evs, err := d.Decode(b, "")
 		if err != nil {
 			if ClassOf(err) == "internal" {
 				t.Fatalf("unclassified error %v", err)
 			}
 			return
 		}
-		if (ev.Inference == nil) == (ev.Label == nil) {
-			t.Fatalf("want exactly one event, got %+v", ev)
-		}
-		if ev.Inference != nil && (ev.Inference.RequestID == "" || ev.Inference.ModelID == "" || ev.Inference.Features == nil) {
-			t.Fatalf("accepted an inference without required fields: %+v", ev.Inference)
+		for _, ev := range evs {
+			if (ev.Inference == nil) == (ev.Label == nil) {
+				t.Fatalf("want exactly one event, got %+v", ev)
+			}
+			if ev.Inference != nil && (ev.Inference.RequestID == "" || ev.Inference.ModelID == "" || ev.Inference.Features == nil) {
+				t.Fatalf("accepted an inference without required fields: %+v", ev.Inference)
+			}
+			if ev.Label != nil && (ev.Label.RequestID == "" || (ev.Label.Class == nil && ev.Label.Value == nil)) {
+				t.Fatalf("accepted a label without required fields: %+v", ev.Label)
+			}
 		}
 	})
 }

@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/driftline/driftline/schemas"
-	"github.com/driftline/driftline/services/ingest"
+	"github.com/driftline/driftline/services/normalize"
+	"github.com/driftline/driftline/services/normalize/formats"
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/stream"
 	"github.com/driftline/driftline/services/window"
@@ -45,6 +46,10 @@ type Config struct {
 	// LabelSources are the raw sources whose records are labels.
 	LabelSources   []string `yaml:"label_sources"`
 	MaxRecordBytes int      `yaml:"max_record_bytes"`
+	// Mappings is the adapter's per-source mapping file (formats, field
+	// paths, types, limits, duplicates; see docs/adapter.md); "" reads
+	// every source as canonical JSON.
+	Mappings string `yaml:"mappings"`
 }
 
 // Defaults returns the configuration used where a key is not set.
@@ -87,12 +92,10 @@ func (c Config) window(manual bool) window.Config {
 	}
 }
 
-func (c Config) sources() map[string]ingest.Source {
-	m := map[string]ingest.Source{}
-	for _, s := range c.LabelSources {
-		m[s] = ingest.Source{Kind: "label"}
-	}
-	return m
+// sources loads the adapter's mapping file, checked at start-up.
+func (c Config) sources() (*normalize.Sources, error) {
+	return formats.LoadFile(c.Mappings, normalize.SourcesOptions{LabelSources: c.LabelSources,
+		Limits: normalize.Limits{MaxRecordBytes: c.MaxRecordBytes}})
 }
 
 // newClient builds a franz-go client with Driftline's options plus extra.

@@ -21,10 +21,13 @@ import (
 // RunAdapter normalises raw records into canonical events.
 func RunAdapter(ctx context.Context, c Config, d Deps) error {
 	t := c.topics()
+	sources, err := c.sources()
+	if err != nil {
+		return fmt.Errorf("adapter: %w", err)
+	}
 	metrics := ingest.NewMetrics(d.Registry)
 	newHandler := func(prod *kgo.Client) stream.Handler {
-		return &ingest.Handler{Topics: t, Producer: prod, Store: d.Store, Sources: c.sources(),
-			MaxRecordBytes: c.MaxRecordBytes, Metrics: metrics}
+		return &ingest.Handler{Topics: t, Producer: prod, Store: d.Store, Sources: sources, Metrics: metrics}
 	}
 	// The adapter subscribes to raw topics by pattern, and a topic created
 	// after start-up (or still without a leader) is only seen at the next

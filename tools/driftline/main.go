@@ -1,5 +1,5 @@
 // Command driftline runs Driftline embedded and operates its stores and
-// topics: demo, dev, migrate, sql, baseline, drift.
+// topics: demo, dev, migrate, sql, baseline, drift, perf, adapt, deadletter.
 package main
 
 import (
@@ -27,6 +27,11 @@ Usage:
                                     compare two datasets column by column and print the drift verdicts
   driftline perf     --predictions FILE [--format table|json] [--task auto|classification|regression] [--positive CLASS]
                                     performance metrics of labelled predictions, McNemar vs shadow_prediction (see docs/perf.md)
+  driftline adapt    --source NAME [--config mappings.yaml] [--format F] [--framing F] [--input FILE]
+                                    normalise records offline: canonical events on stdout, dead letters on stderr (JSON lines)
+  driftline deadletter replay [--data DIR | --store DSN] --brokers HOST:PORT [--source S] [--class C]
+                     [--since T] [--until T] [--id TOPIC/PARTITION/OFFSET] [--dry-run]
+                                    re-send dead letters to their raw topic, e.g. after a mapping fix (see docs/adapter.md)
 
 Stores: clickhouse://user:pass@host:9000/db (a ClickHouse server) or chdb:///path (embedded).
 Run "driftline COMMAND -h" for a command's flags.
@@ -51,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"demo": cmdDemo, "dev": cmdDev, "migrate": cmdMigrate, "sql": cmdSQL, "baseline": cmdBaseline,
-		"drift": cmdDrift, "perf": cmdPerf,
+		"drift": cmdDrift, "perf": cmdPerf, "adapt": cmdAdapt, "deadletter": cmdDeadLetter,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -101,6 +101,11 @@ func TestRunArgumentErrors(t *testing.T) {
 			wantErr: "testdata/ragged.csv:3: row has 2 fields, the header has 3"},
 		{name: "baseline with an unknown categorical column", args: []string{"baseline", "--csv", "testdata/train.csv", "--model", "m", "--categorical", "zipcode"},
 			wantErr: `testdata/train.csv: Options.Categorical: no column "zipcode"`},
+		// Checked before the stack starts: nothing is created.
+		{name: "dev with a bad mapping file", args: []string{"dev", "--data", "testdata/no-such-dir", "--mappings", "testdata/mappings_bad.yaml"},
+			wantErr: `testdata/mappings_bad.yaml: source "app": format "fixed-width"`},
+		{name: "dev with a missing mapping file", args: []string{"dev", "--data", "testdata/no-such-dir", "--mappings", "testdata/missing.yaml"},
+			wantErr: "testdata/missing.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

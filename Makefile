@@ -32,7 +32,7 @@ help:
 	@echo "make fuzz   - run every fuzz target for FUZZTIME (default 10s)"
 	@echo "make kafka  - fetch Apache Kafka's jars (Maven Central) for the real-broker test"
 	@echo "make venv   - create the Python venv for tools/ (test vectors, Evidently comparison)"
-	@echo "make test-kafka - only the end-to-end test on a real Apache Kafka broker (needs Java 17)"
+	@echo "make test-kafka - only the real-broker tests: the pipeline and its fault suite (needs Java 17)"
 
 build:
 	@mkdir -p bin
@@ -76,9 +76,11 @@ fuzz: chdb
 test-e2e: chdb $(KAFKA_IF_JAVA)
 	go test -count=1 -v -run TestPipeline ./e2e/...
 
-# test-kafka runs only the pipeline test on a real Apache Kafka broker.
+# test-kafka runs only the tests on a real Apache Kafka broker: the pipeline
+# and the fault suite (TestFaultsRealKafka: rebalance, broker restart, failed
+# inserts, restart from committed offsets).
 test-kafka: chdb kafka
-	go test -count=1 -v -run RealKafka ./e2e/
+	go test -count=1 -timeout 20m -v -run RealKafka ./e2e/
 
 clean:
 	rm -rf bin .driftline

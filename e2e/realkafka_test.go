@@ -21,21 +21,28 @@ const kafkaScript = "../infra/scripts/kafka.sh"
 // infra/scripts/kafka.sh, fresh for this test, so runs never share topics or
 // consumer groups.
 func TestPipelineRealKafka(t *testing.T) {
+	needRealKafka(t, "the real-broker pipeline takes about a minute")
+	_, brokers := startKafka(t)
+	runPipeline(t, brokers)
+}
+
+// needRealKafka skips a real-broker test in -short mode (long says how
+// long it takes) and without Java.
+func needRealKafka(t *testing.T, long string) {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("the real-broker pipeline takes about a minute; run without -short")
+		t.Skip(long + "; run without -short")
 	}
 	if _, err := exec.LookPath("java"); err != nil {
 		t.Skip("the real-broker suite needs Java 17 or newer on the PATH (java not found); `make kafka` fetches the broker's jars")
 	}
-	brokers := startKafka(t)
-	runPipeline(t, brokers)
 }
 
 // startKafka starts a broker with its data in a temporary directory, stops
-// it when the test ends, and returns its bootstrap address.
-func startKafka(t *testing.T) []string {
+// it when the test ends, and returns the directory and its bootstrap address.
+func startKafka(t *testing.T) (dir string, brokers []string) {
 	t.Helper()
-	dir := t.TempDir()
+	dir = t.TempDir()
 	// Registered after TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {
 		if out, err := kafkaCmd(90*time.Second, "stop", dir); err != nil {
@@ -43,6 +50,15 @@ func startKafka(t *testing.T) []string {
 		}
 	})
 	began := time.Now()
+	brokers = kafkaStart(t, dir)
+	t.Logf("Apache Kafka broker at %s, started in %s (log: %s)", brokers[0], time.Since(began).Round(100*time.Millisecond), filepath.Join(dir, "kafka.log"))
+	return dir, brokers
+}
+
+// kafkaStart starts (or restarts) the broker of dir and returns its
+// bootstrap address.
+func kafkaStart(t *testing.T, dir string) []string {
+	t.Helper()
 	// Up to 60 s for the broker, plus a fetch of the jars when not cached.
 	out, err := kafkaCmd(3*time.Minute, "start", dir)
 	var exit *exec.ExitError
@@ -60,7 +76,6 @@ func startKafka(t *testing.T) []string {
 	if addr == "" {
 		t.Fatalf("%s start left an empty bootstrap file", kafkaScript)
 	}
-	t.Logf("Apache Kafka broker at %s, started in %s (log: %s)", addr, time.Since(began).Round(100*time.Millisecond), filepath.Join(dir, "kafka.log"))
 	return []string{addr}
 }
 

@@ -1,12 +1,16 @@
 package stream
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -29,7 +33,9 @@ func (c Config) Options(logger *slog.Logger) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Brokers...),
 		kgo.ProducerLinger(5 * time.Millisecond),
-		kgo.RecordRetries(10),
+		// Records wait out a broker that is down or restarting, however
+		// many dials fail meanwhile, but not forever.
+		kgo.RecordDeliveryTimeout(2 * time.Minute),
 		kgo.RecordPartitioner(Partitioner()),
 		// Output of an aborted transaction (a crashed adapter) is never
 		// read: without this franz-go reads uncommitted records.
@@ -71,13 +77,47 @@ func Record(topic, key string, v any) (*kgo.Record, error) {
 	return r, nil
 }
 
+// produceAttempts bounds how often ProduceSync produces failed records.
+const produceAttempts = 30
+
 // ProduceSync produces records and waits until every one is acknowledged.
+// Records that failed because a broker was unreachable or still starting
+// are produced again, once a second, while ctx lasts: franz-go gives up on
+// them by itself there (an idempotent producer whose ID it cannot
+// initialise while a restarting broker closes connections). A record may
+// then be written twice, which every consumer of Driftline's topics absorbs
+// as it absorbs the replays after a crash.
 func ProduceSync(ctx context.Context, cl *kgo.Client, rs ...*kgo.Record) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		return fmt.Errorf("produce to %s: %w", rs[0].Topic, err)
+	for attempt := 1; len(rs) > 0; attempt++ {
+		var failed []*kgo.Record
+		var first error
+		for _, r := range cl.ProduceSync(ctx, rs...) {
+			if r.Err != nil {
+				failed = append(failed, r.Record)
+				first = cmp.Or(first, r.Err)
+			}
+		}
+		if first == nil {
+			return nil
+		}
+		if attempt == produceAttempts || !brokerUnavailable(first) {
+			return fmt.Errorf("produce to %s: %w", rs[0].Topic, first)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("produce to %s: %w (after %v)", rs[0].Topic, ctx.Err(), first)
+		case <-time.After(time.Second):
+		}
+		rs = failed
 	}
 	return nil
+}
+
+// brokerUnavailable reports whether err is a broker's that is down or
+// restarting: a failed dial, a connection closed at once, a retriable
+// Kafka error.
+func brokerUnavailable(err error) bool {
+	var eof *kgo.ErrFirstReadEOF
+	var op *net.OpError
+	return errors.As(err, &eof) || errors.As(err, &op) || kerr.IsRetriable(err)
 }

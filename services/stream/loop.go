@@ -60,6 +60,11 @@ type Loop struct {
 
 	mu     sync.Mutex
 	killed func() bool // a fault test killed the run (WithKill)
+	// failed is the first error of a handle or flush. A failed
+	// Flush may have left the handler's state past what it wrote (a window
+	// marked finished whose insert failed), so nothing may be flushed or
+	// committed after it: the run ends and the restart replays.
+	failed error
 }
 
 // GroupOptions are the franz-go options a Loop's client needs: commits are
@@ -103,7 +108,9 @@ func (l *Loop) revoked(ctx context.Context, cl *kgo.Client, lost map[string][]in
 	// commit here: every poll ended its transaction before the rebalance
 	// was allowed, and producing outside a transaction is refused.
 	if l.Session == nil {
-		if offs, err := l.Handler.Flush(ctx, time.Now()); err == nil {
+		if offs, err := l.Handler.Flush(ctx, time.Now()); err != nil {
+			l.failed = fmt.Errorf("flush before a rebalance: %w", err)
+		} else {
 			_ = commit(ctx, cl, offs)
 		}
 	}
@@ -133,7 +140,15 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		var ferr error
 		fs.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && ferr == nil {
+			var session *kgo.ErrGroupSession
+			switch {
+			case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+			case errors.As(err, &session):
+				// The member lost its session (a broker down, say): its
+				// partitions were revoked and franz-go rejoins on its own,
+				// resuming from the committed offsets.
+				l.log().Warn("consumer group session lost; rejoining", "err", err)
+			case ferr == nil:
 				ferr = fmt.Errorf("fetch %s[%d]: %w", t, p, err)
 			}
 		})
@@ -144,19 +159,26 @@ func (l *Loop) Run(ctx context.Context) error {
 			return ferr
 		}
 		l.mu.Lock()
-		var err error
-		if l.Session != nil {
+		err := l.failed
+		switch {
+		case err != nil:
+		case l.Session != nil:
 			err = l.transact(ctx, fs)
-		} else {
+		default:
 			err = l.Handler.Handle(ctx, fs)
 			var offs Offsets
 			if err == nil {
 				offs, err = l.Handler.Flush(ctx, time.Now())
 			}
 			if err == nil {
-				err = commit(ctx, l.Client, offs)
+				if cerr := commit(ctx, l.Client, offs); cerr != nil {
+					// Only the offsets lag (a broker down, a rebalance):
+					// the next flush's commit covers these.
+					l.log().Warn("commit failed; the next flush commits again", "err", cerr)
+				}
 			}
 		}
+		l.failed = err
 		l.mu.Unlock()
 		l.Client.AllowRebalance()
 		if err != nil {
@@ -169,15 +191,20 @@ func (l *Loop) Run(ctx context.Context) error {
 }
 
 // stop ends a Run whose context ended: a last flush and commit, unless a
-// fault test killed the run.
+// fault test killed the run or a flush failed.
 func (l *Loop) stop() error {
-	if l.dead() {
+	l.mu.Lock()
+	dead := l.dead()
+	l.mu.Unlock()
+	if dead {
 		return nil
 	}
 	return l.drain()
 }
 
-func (l *Loop) dead() bool { return l.killed != nil && l.killed() }
+// dead reports whether the handler may no longer flush and commit; l.mu
+// is held.
+func (l *Loop) dead() bool { return l.failed != nil || l.killed != nil && l.killed() }
 
 // drain flushes and commits once more on shutdown, with a fresh deadline
 // since the run context is already cancelled.

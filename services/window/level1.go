@@ -32,6 +32,7 @@ type partition[A any] struct {
 type slot[A any] struct {
 	acc       A
 	minOffset int64
+	maxOffset int64 // of the newest record added
 	revision  int32
 	late      int64
 	dirty     bool // changed by late events since it was handed over
@@ -88,9 +89,11 @@ func (l *Level1[A]) Add(p int32, offset int64, k Key, t, now time.Time) (acc A, 
 		}
 	}
 	if s, open := ps.open[k]; open {
+		s.maxOffset = max(s.maxOffset, offset)
 		return s.acc, true
 	}
 	if s, handed := ps.handed[k]; handed {
+		s.maxOffset = max(s.maxOffset, offset)
 		s.late++
 		s.dirty = true
 		return s.acc, true
@@ -104,11 +107,11 @@ func (l *Level1[A]) Add(p int32, offset int64, k Key, t, now time.Time) (acc A, 
 			var zero A
 			return zero, false
 		}
-		s := &slot[A]{acc: l.newAcc(k), minOffset: offset, late: 1, dirty: true}
+		s := &slot[A]{acc: l.newAcc(k), minOffset: offset, maxOffset: offset, late: 1, dirty: true}
 		ps.handed[k] = s
 		return s.acc, true
 	}
-	s := &slot[A]{acc: l.newAcc(k), minOffset: offset}
+	s := &slot[A]{acc: l.newAcc(k), minOffset: offset, maxOffset: offset}
 	ps.open[k] = s
 	return s.acc, true
 }
@@ -157,6 +160,7 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 			out = append(out, Partial[A]{Key: k, Partition: p, Acc: s.acc, Revision: s.revision, LateEvents: s.late, Watermark: ps.watermark})
 			closed = true
 		}
+		commit := l.Committable(p)
 		for k, s := range ps.handed {
 			// A revision still owed is emitted before retention drops the
 			// window, or the late events in it would be lost.
@@ -169,7 +173,9 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 				out = append(out, Partial[A]{Key: k, Partition: p, Acc: s.acc, Revision: s.revision, LateEvents: s.late, Watermark: ps.watermark})
 				closed = true
 			}
-			if !k.End.Add(l.cfg.Lateness + l.cfg.Retain).After(ps.watermark) {
+			// Kept past retention while a restart from the committed offset
+			// would read some of its records again (see Committable).
+			if !k.End.Add(l.cfg.Lateness+l.cfg.Retain).After(ps.watermark) && s.maxOffset < commit {
 				delete(ps.handed, k)
 			}
 		}
@@ -188,8 +194,13 @@ func (l *Level1[A]) Lagging(p int32, lagging bool) {
 }
 
 // Committable returns the offset partition p may be committed up to: the
-// oldest record still in an open window, or after the last record seen.
-// -1 means nothing was seen yet.
+// oldest record still in an open window, or after the last record seen;
+// and before every record of a handed-over window that has records on both
+// sides of that point. A restart reads from the committed offset with no
+// memory of what was handed over, so a window read again only from the
+// middle would go out as a partial of its later records alone and replace
+// the whole one at level 2; read from its first record, it goes out whole
+// again. -1 means nothing was seen yet.
 func (l *Level1[A]) Committable(p int32) int64 {
 	ps := l.parts[p]
 	if ps == nil {
@@ -199,6 +210,14 @@ func (l *Level1[A]) Committable(p int32) int64 {
 	for _, s := range ps.open {
 		if s.minOffset < min {
 			min = s.minOffset
+		}
+	}
+	for moved := true; moved; {
+		moved = false
+		for _, s := range ps.handed {
+			if s.minOffset < min && s.maxOffset >= min {
+				min, moved = s.minOffset, true
+			}
 		}
 	}
 	return min

@@ -34,12 +34,15 @@ type mark struct {
 }
 
 type merge struct {
-	pp       int32 // the partials partition its partials arrive on
-	parts    map[int32]schemas.WindowPartial
-	offsets  map[int32]int64 // partials partition → oldest record of this window
-	done     bool
-	revision int32
-	dirty    bool
+	pp      int32 // the partials partition its partials arrive on
+	parts   map[int32]schemas.WindowPartial
+	offsets map[int32]int64 // partials partition → oldest record of this window since it was last emitted
+	// first and last are the offsets of the window's first and newest
+	// partial on its partials partition, kept while the window is.
+	first, last int64
+	done        bool
+	revision    int32
+	dirty       bool
 }
 
 // Final is a window ready to be computed: the latest partial of each source
@@ -105,9 +108,10 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial, now time.T
 	k := KeyOf(&p)
 	w := l.windows[k]
 	if w == nil {
-		w = &merge{pp: pp, parts: make(map[int32]schemas.WindowPartial), offsets: make(map[int32]int64)}
+		w = &merge{pp: pp, parts: make(map[int32]schemas.WindowPartial), offsets: make(map[int32]int64), first: offset}
 		l.windows[k] = w
 	}
+	w.last = max(w.last, offset)
 	if old, ok := w.parts[p.SourcePartition]; ok && old.Revision > p.Revision {
 		return // a replay of an older revision
 	}
@@ -153,6 +157,10 @@ func (l *Level2) passed(pp int32, t, now time.Time) bool {
 // revised windows that late partials changed, oldest first.
 func (l *Level2) Ready(now time.Time) []Final {
 	var out []Final
+	commit := map[int32]int64{}
+	for pp := range l.minOffset {
+		commit[pp] = l.Committable(pp)
+	}
 	for k, m := range l.windows {
 		switch {
 		case !m.done && l.passed(m.pp, k.End.Add(l.lateness), now):
@@ -160,6 +168,13 @@ func (l *Level2) Ready(now time.Time) []Final {
 		case m.done && m.dirty:
 			m.revision++
 		case m.done && l.passed(m.pp, k.End.Add(l.lateness+l.retain), now):
+			// Kept past retention while a restart from the committed
+			// offset would read some of its partials again: merged from
+			// those alone, it would go out short of the others (see
+			// Committable).
+			if m.last >= commit[m.pp] {
+				continue
+			}
 			delete(l.windows, k)
 			continue
 		default:
@@ -184,7 +199,12 @@ func (l *Level2) Ready(now time.Time) []Final {
 }
 
 // Committable returns the offset partials partition pp may be committed up
-// to: the oldest partial of a window not yet finished.
+// to: the oldest partial of a window not yet finished; and the first
+// partial of every kept window with partials on both sides of that point.
+// A restart reads from the committed offset with no memory of finished
+// windows, so a window read again only from the middle would be merged
+// from its later source partitions alone and emitted short of the others;
+// read from its first partial, it is merged whole again.
 func (l *Level2) Committable(pp int32) int64 {
 	min, ok := l.minOffset[pp]
 	if !ok {
@@ -193,6 +213,14 @@ func (l *Level2) Committable(pp int32) int64 {
 	for _, m := range l.windows {
 		if o, ok := m.offsets[pp]; ok && o < min {
 			min = o
+		}
+	}
+	for moved := true; moved; {
+		moved = false
+		for _, m := range l.windows {
+			if m.pp == pp && m.first < min && m.last >= min {
+				min, moved = m.first, true
+			}
 		}
 	}
 	return min

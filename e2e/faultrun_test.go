@@ -405,34 +405,10 @@ func (r *faultRun) check(baseline, got []string) {
 		switch {
 		case x.keys != int64(x.want):
 			r.t.Errorf("%s: %d distinct keys, want %d (no loss)", x.table, x.keys, x.want)
-		case x.rows == x.keys:
-		case doubleCounted[x.table] != "":
-			r.t.Logf("KNOWN ISSUE: %s: %d rows for %d keys, %d stored twice: %s", x.table, x.rows, x.keys, x.rows-x.keys, doubleCounted[x.table])
-		default:
+		case x.rows != x.keys:
 			r.t.Errorf("%s: %d rows for %d distinct keys, want one each (no double count)", x.table, x.rows, x.keys)
 		}
 	}
-}
-
-// doubleCounted names the input tables that may still hold a row twice
-// after a fault, and why; check logs their duplicates instead of failing
-// (a lost row always fails). Their inserts carry a deduplication token made
-// of the offset ranges of one poll, and a replay after a restart, a
-// rebalance or a lost group session reads the same records in other ranges,
-// so the token differs and ClickHouse stores them again. The metrics are
-// not affected (the label join counts each request once); count() over
-// these tables is. Remove a table here once its inserts are idempotent
-// under replay, and the suite holds it to exactly once.
-var doubleCounted = map[string]string{
-	// The labeler inserts every poll's predictions but commits the
-	// inferences only up to its oldest open window: every restart replays.
-	"predictions": "the labeler re-inserts the predictions of replayed inferences",
-	// Labels replay when a flush fails after their insert (the loop then
-	// commits nothing) or the labeler is killed before its commit.
-	"labels": "the labeler re-inserts the labels of replayed records",
-	// The adapter inserts dead letters before its transaction commits; an
-	// aborted transaction replays the batch in other ranges.
-	"deadletters": "the adapter re-inserts the dead letters of an aborted transaction",
 }
 
 func equalLines(a, b []string) bool {

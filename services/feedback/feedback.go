@@ -45,10 +45,15 @@ type Router struct {
 	OutOfOrderness time.Duration
 
 	preds, labels []store.Row
-	pending       map[string]map[int32][2]int64 // topic → partition → [first, next) offsets buffered
-	done          stream.Offsets
-	maxPred       map[int32]time.Time
-	maxLabel      map[int32]time.Time
+	// Where each buffered row came from, in the order of preds and labels.
+	predAt, labelAt []position
+	// What the tables already hold: rows read again after a restart or a
+	// rebalance, in other batches, are not inserted twice.
+	predProgress, labelProgress store.Progress
+	pending                     map[string]map[int32][2]int64 // topic → partition → [first, next) offsets buffered
+	done                        stream.Offsets
+	maxPred                     map[int32]time.Time
+	maxLabel                    map[int32]time.Time
 }
 
 func (r *Router) init() {
@@ -70,7 +75,8 @@ func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time)
 		if err := schemas.Unmarshal(rec.Value, &e); err != nil {
 			break // counted by the drift-aggregator; never stops the stream
 		}
-		r.preds = append(r.preds, PredictionRow(&e))
+		r.preds = append(r.preds, withSource(PredictionRow(&e), rec))
+		r.predAt = append(r.predAt, position{rec.Partition, rec.Offset})
 		k := window.Key{Family: schemas.FamilyPerformance, ModelID: e.ModelID, ModelVersion: e.ModelVersion, Variant: e.Variant}
 		if a, ok := eng.Add(rec.Partition, rec.Offset, k, e.EventTime, now); ok {
 			a.predictions++
@@ -83,7 +89,8 @@ func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time)
 		if err := schemas.Unmarshal(rec.Value, &l); err != nil {
 			break
 		}
-		r.labels = append(r.labels, LabelRow(&l))
+		r.labels = append(r.labels, withSource(LabelRow(&l), rec))
+		r.labelAt = append(r.labelAt, position{rec.Partition, rec.Offset})
 		if l.LabelTime.After(r.maxLabel[rec.Partition]) {
 			r.maxLabel[rec.Partition] = l.LabelTime
 		}
@@ -132,15 +139,11 @@ func (r *Router) Flush(ctx context.Context) (stream.Offsets, error) {
 		}
 		sort.Strings(ranges)
 		tok := strings.Join(ranges, "")
-		if len(r.preds) > 0 {
-			if err := r.Store.Insert(ctx, "predictions", "predictions-"+tok, r.preds); err != nil {
-				return nil, fmt.Errorf("insert %d predictions: %w", len(r.preds), err)
-			}
+		if err := r.insert(ctx, "predictions", "predictions-"+tok, r.preds, r.predAt, &r.predProgress); err != nil {
+			return nil, err
 		}
-		if len(r.labels) > 0 {
-			if err := r.Store.Insert(ctx, "labels", "labels-"+tok, r.labels); err != nil {
-				return nil, fmt.Errorf("insert %d labels: %w", len(r.labels), err)
-			}
+		if err := r.insert(ctx, "labels", "labels-"+tok, r.labels, r.labelAt, &r.labelProgress); err != nil {
+			return nil, err
 		}
 		for t, ps := range r.pending {
 			for p, rg := range ps {
@@ -148,6 +151,7 @@ func (r *Router) Flush(ctx context.Context) (stream.Offsets, error) {
 			}
 		}
 		r.preds, r.labels = r.preds[:0], r.labels[:0]
+		r.predAt, r.labelAt = r.predAt[:0], r.labelAt[:0]
 		r.pending = map[string]map[int32][2]int64{}
 	}
 	out := stream.Offsets{}
@@ -170,10 +174,54 @@ func (r *Router) Revoked(topic string, ps []int32) {
 		switch topic {
 		case r.Topics.Inferences():
 			delete(r.maxPred, p)
+			r.predProgress.Forget(p)
 		case r.Topics.Labels():
 			delete(r.maxLabel, p)
+			r.labelProgress.Forget(p)
 		}
 	}
+}
+
+// position is a record's place in its topic.
+type position struct {
+	partition int32
+	offset    int64
+}
+
+// withSource adds where row came from, for store.Progress.
+func withSource(row store.Row, rec *kgo.Record) store.Row {
+	row["source_topic"], row["source_partition"], row["source_offset"] = rec.Topic, rec.Partition, rec.Offset
+	return row
+}
+
+// insert writes the rows the table does not hold yet. The token absorbs a
+// retry of the same batch; progress skips rows an earlier batch (before a
+// restart or a rebalance) already wrote.
+func (r *Router) insert(ctx context.Context, table, token string, rows []store.Row, at []position, progress *store.Progress) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	topic, _ := rows[0]["source_topic"].(string)
+	progress.Table, progress.Topic = table, topic
+	fresh := rows[:0:0]
+	for i, row := range rows {
+		held, err := progress.Inserted(ctx, r.Store, at[i].partition, at[i].offset)
+		if err != nil {
+			return err
+		}
+		if !held {
+			fresh = append(fresh, row)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := r.Store.Insert(ctx, table, token, fresh); err != nil {
+			return fmt.Errorf("insert %d %s: %w", len(fresh), table, err)
+		}
+	}
+	for _, p := range at {
+		progress.Done(p.partition, p.offset)
+	}
+	return nil
 }
 
 // PredictionRow is the predictions-table row of e.

@@ -131,8 +131,8 @@ func (f *failingStore) Insert(ctx context.Context, table, token string, rows []s
 	return f.Store.Insert(ctx, table, token, rows)
 }
 
-// A Flush that fails half-way is retried with the same insert tokens, so the
-// rows that did land are absorbed instead of written twice.
+// A Flush that fails half-way is retried: the rows that did land are not
+// sent again, and the failed insert is retried with the same token.
 func TestRouterFlushRetryIsDeduplicated(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
@@ -175,9 +175,12 @@ func TestRouterFlushRetryIsDeduplicated(t *testing.T) {
 	if !reflect.DeepEqual(offs, want) {
 		t.Errorf("offsets %v, want %v", offs, want)
 	}
+	// The predictions landed at the first flush: the retries skip them.
+	// The labels failed every time until the last, always with one token.
+	wantInserts := map[string]int{"predictions": 1, "labels": failures + 1}
 	for table, toks := range fs.tokens {
-		if len(toks) != failures+1 {
-			t.Errorf("%d inserts into %s, want %d", len(toks), table, failures+1)
+		if len(toks) != wantInserts[table] {
+			t.Errorf("%d inserts into %s, want %d", len(toks), table, wantInserts[table])
 		}
 		for _, tok := range toks[1:] {
 			if tok != toks[0] {
@@ -312,5 +315,52 @@ func TestRouterRevokedForgetsPartition(t *testing.T) {
 	_, lab0 := offs[topics.Labels()][0]
 	if inf0 || lab0 || offs[topics.Inferences()][1] != 10 {
 		t.Errorf("after revoking partition 0: %v, want only inferences[1] at 10", offs)
+	}
+}
+
+// After a restart or a rebalance, the next owner reads a partition again
+// from its committed offset, in other batches than before, so the insert
+// tokens differ: the rows the tables already hold are skipped, the rest
+// are inserted once.
+func TestRouterReplayInOtherBatchesIsNotInsertedTwice(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	w := baseTime()
+	route := func(r *Router, from, to int64) {
+		t.Helper()
+		eng := newEngine()
+		for o := from; o < to; o++ {
+			id := fmt.Sprintf("e%d", o)
+			if err := r.Route(pred(t, 0, o, id, w), eng, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Route(lab(t, 1, o, "req-"+id, w.Add(time.Minute)), eng, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := &Router{Store: st, Topics: topics, OutOfOrderness: 30 * time.Second, Horizon: time.Hour}
+	route(first, 100, 103)
+	route(first, 103, 105)
+	// The restarted instance read from offset 101 in one batch.
+	again := &Router{Store: st, Topics: topics, OutOfOrderness: 30 * time.Second, Horizon: time.Hour}
+	route(again, 101, 107)
+	// A rebalance took partition 0 away and gave it back: asked again.
+	again.Revoked(topics.Inferences(), []int32{0})
+	route(again, 104, 108)
+	for _, table := range []string{"predictions", "labels"} {
+		q := fmt.Sprintf("SELECT count(), uniqExact(source_offset), min(source_offset), max(source_offset) FROM %s", table)
+		res, err := st.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprint(res.Rows[0]...)
+		want := fmt.Sprint(uint64(8), uint64(8), int64(100), int64(107))
+		if got != want {
+			t.Errorf("%s: count, distinct offsets, min, max = %s, want %s", table, got, want)
+		}
 	}
 }

@@ -39,6 +39,11 @@ type Handler struct {
 	out      []*kgo.Record
 	dead     []store.Row
 	deadKeys []string // topic/partition/offset of each dead letter, for the insert token
+	deadAt   []*kgo.Record
+	// What the dead-letter table holds, by raw topic: after an aborted
+	// transaction or on a new owner of a partition, records come again in
+	// other batches, with other insert tokens.
+	progress map[string]*store.Progress
 	next     stream.Offsets
 }
 
@@ -164,6 +169,41 @@ func (h *Handler) deadLetter(r *kgo.Record, source, stage, class, msg string) er
 	h.out = append(h.out, rec)
 	h.dead = append(h.dead, DeadLetterRow(&dl))
 	h.deadKeys = append(h.deadKeys, fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset))
+	h.deadAt = append(h.deadAt, r)
+	return nil
+}
+
+// insertDeadLetters writes the buffered dead letters the table does not
+// hold yet.
+func (h *Handler) insertDeadLetters(ctx context.Context) error {
+	if h.progress == nil {
+		h.progress = map[string]*store.Progress{}
+	}
+	var rows []store.Row
+	var keys []string
+	for i, r := range h.deadAt {
+		p := h.progress[r.Topic]
+		if p == nil {
+			p = &store.Progress{Table: "deadletters", Topic: r.Topic}
+			h.progress[r.Topic] = p
+		}
+		held, err := p.Inserted(ctx, h.Store, r.Partition, r.Offset)
+		if err != nil {
+			return err
+		}
+		if !held {
+			rows, keys = append(rows, h.dead[i]), append(keys, h.deadKeys[i])
+		}
+	}
+	if len(rows) > 0 {
+		if err := h.Store.Insert(ctx, "deadletters", deadLetterToken(keys), rows); err != nil {
+			return fmt.Errorf("insert %d dead letters: %w", len(rows), err)
+		}
+	}
+	for _, r := range h.deadAt {
+		h.progress[r.Topic].Done(r.Partition, r.Offset)
+	}
+	h.dead, h.deadKeys, h.deadAt = h.dead[:0], h.deadKeys[:0], h.deadAt[:0]
 	return nil
 }
 
@@ -175,10 +215,9 @@ func (h *Handler) Flush(ctx context.Context, _ time.Time) (stream.Offsets, error
 	}
 	h.out = h.out[:0]
 	if len(h.dead) > 0 {
-		if err := h.Store.Insert(ctx, "deadletters", deadLetterToken(h.deadKeys), h.dead); err != nil {
-			return nil, fmt.Errorf("insert %d dead letters: %w", len(h.dead), err)
+		if err := h.insertDeadLetters(ctx); err != nil {
+			return nil, err
 		}
-		h.dead, h.deadKeys = h.dead[:0], h.deadKeys[:0]
 	}
 	offs := h.next
 	h.next = stream.Offsets{}
@@ -200,8 +239,13 @@ func deadLetterToken(keys []string) string {
 
 // Revoked keeps the duplicate sets: they are per adapter instance, and a
 // record redelivered at the position it was first seen at is not a
-// duplicate of itself (see normalize.Dedup).
-func (h *Handler) Revoked(string, []int32) {}
+// duplicate of itself (see normalize.Dedup). What the dead-letter table
+// holds of the partitions is asked again when they come back.
+func (h *Handler) Revoked(topic string, partitions []int32) {
+	if p := h.progress[topic]; p != nil {
+		p.Forget(partitions...)
+	}
+}
 
 // NewDeadLetter describes a record that could not be processed.
 func NewDeadLetter(r *kgo.Record, stage, class, msg string, now time.Time) schemas.DeadLetter {

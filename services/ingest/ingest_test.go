@@ -524,6 +524,64 @@ func TestDeadLetterRetryIsAbsorbed(t *testing.T) {
 	}
 }
 
+// A handler that flushed some dead letters and one that reads the same
+// partitions again in other batches (an aborted transaction, a new owner
+// after a crash or a rebalance): the table holds each dead letter once,
+// though the second batch's insert token differs from the first's.
+func TestDeadLetterReplayInOtherBatches(t *testing.T) {
+	e := newEnv(t, "batches")
+	var input []raw
+	for i := 0; i < 12; i++ {
+		input = append(input, raw{"batches", int32(i % partitions), fmt.Sprintf("garbage %d", i), nil, normalize.ClassMalformed})
+	}
+	e.produce(t, input)
+	all := concat(e.poll(t, len(input), "batches"))
+	// The first batch: the first two records of every partition.
+	var first kgo.Fetches
+	for _, f := range all {
+		var nf kgo.Fetch
+		for _, ft := range f.Topics {
+			nt := kgo.FetchTopic{Topic: ft.Topic, TopicID: ft.TopicID}
+			for _, fp := range ft.Partitions {
+				fp.Records = fp.Records[:min(2, len(fp.Records))]
+				nt.Partitions = append(nt.Partitions, fp)
+			}
+			nf.Topics = append(nf.Topics, nt)
+		}
+		first = append(first, nf)
+	}
+	flush := func(h *Handler, fs kgo.Fetches) {
+		t.Helper()
+		if err := h.Handle(e.ctx, fs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Flush(e.ctx, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHandler(e, nil)
+	flush(h, first)
+	where := fmt.Sprintf("source_topic = '%s'", topics.Raw("batches"))
+	if n := len(e.deadRows(t, where)); n != 2*partitions {
+		t.Fatalf("%d rows after the first batch, want %d", n, 2*partitions)
+	}
+	flush(newHandler(e, nil), all) // a new owner, from the start
+	h.Revoked(topics.Raw("batches"), []int32{0, 1, 2})
+	flush(h, all) // the first, after the partitions came back
+	rows := e.deadRows(t, where)
+	if len(rows) != len(input) {
+		t.Fatalf("%d rows after reading everything again twice, want %d", len(rows), len(input))
+	}
+	seen := map[[2]int64]bool{}
+	for _, r := range rows {
+		k := [2]int64{r.partition, r.offset}
+		if seen[k] {
+			t.Fatalf("row for partition %d offset %d twice", r.partition, r.offset)
+		}
+		seen[k] = true
+	}
+}
+
 func concat(fss []kgo.Fetches) kgo.Fetches {
 	var out kgo.Fetches
 	for _, fs := range fss {

@@ -21,7 +21,7 @@ PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-unit test-e2e test-kafka fuzz vet chdb kafka venv clean help
+.PHONY: all build run test test-unit test-e2e test-kafka fuzz vet chdb kafka venv clean help bench-load
 
 all: build
 
@@ -33,6 +33,7 @@ help:
 	@echo "make kafka  - fetch Apache Kafka's jars (Maven Central) for the real-broker test"
 	@echo "make venv   - create the Python venv for tools/ (test vectors, Evidently comparison)"
 	@echo "make test-kafka - only the real-broker tests: the pipeline and its fault suite (needs Java 17)"
+	@echo "make bench-load - the load benchmark of adapter + drift-aggregator on a real broker (docs/load.md)"
 
 build:
 	@mkdir -p bin
@@ -75,6 +76,12 @@ fuzz: chdb
 
 test-e2e: chdb $(KAFKA_IF_JAVA)
 	go test -count=1 -v -run TestPipeline ./e2e/...
+
+# bench-load measures the adapter and drift-aggregator binaries on a real
+# broker at a target rate (docs/load.md); BENCH_ARGS adds loadbench flags,
+# e.g. BENCH_ARGS="--rate 80000 --configs 1x20".
+bench-load: chdb kafka build
+	go run ./tools/loadbench --bin bin $(BENCH_ARGS)
 
 # test-kafka runs only the tests on a real Apache Kafka broker: the pipeline
 # and the fault suite (TestFaultsRealKafka: rebalance, broker restart, failed

@@ -318,8 +318,17 @@ func (d *Decoder) writerForID(ctx context.Context, id uint32) (*writer, error) {
 	return r.w, r.err
 }
 
-// decodeBody guards, decodes with goavro and resolves into v.
+// decodeBody decodes the hot events written with the current schema on the
+// fast path (fastdecode.go), everything else generically.
 func decodeBody(w *writer, body []byte, v any, limits Limits) error {
+	if fast, err := decodeCurrent(w, body, v, limits); fast {
+		return err
+	}
+	return decodeGeneric(w, body, v, limits)
+}
+
+// decodeGeneric guards, decodes with goavro and resolves into v.
+func decodeGeneric(w *writer, body []byte, v any, limits Limits) error {
 	g := guard{event: w.event.short, b: body, maxItems: int64(limits.MaxItems)}
 	if err := g.walk(w.root); err != nil {
 		return err

@@ -1,5 +1,5 @@
 // Command driftline runs Driftline embedded and operates its stores and
-// topics: demo, dev, migrate, sql, baseline, drift, perf, adapt, deadletter.
+// topics: demo, dev, migrate, sql, baseline, drift, perf, adapt, deadletter, loadgen.
 package main
 
 import (
@@ -27,6 +27,8 @@ Usage:
                                     compare two datasets column by column and print the drift verdicts
   driftline perf     --predictions FILE [--format table|json] [--task auto|classification|regression] [--positive CLASS]
                                     performance metrics of labelled predictions, McNemar vs shadow_prediction (see docs/perf.md)
+  driftline loadgen  --brokers HOST:PORT (--duration D | --events N) [--rate R] [--models N] [--features N] ...
+                                    produce synthetic load and publish its reference profiles (see docs/load.md)
   driftline adapt    --source NAME [--config mappings.yaml] [--format F] [--framing F] [--input FILE]
                                     normalise records offline: canonical events on stdout, dead letters on stderr (JSON lines)
   driftline deadletter replay [--data DIR | --store DSN] --brokers HOST:PORT [--source S] [--class C]
@@ -57,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"demo": cmdDemo, "dev": cmdDev, "migrate": cmdMigrate, "sql": cmdSQL, "baseline": cmdBaseline,
 		"drift": cmdDrift, "perf": cmdPerf, "adapt": cmdAdapt, "deadletter": cmdDeadLetter,
+		"loadgen": cmdLoadgen,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -21,7 +21,7 @@ PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-unit test-e2e test-kafka fuzz vet chdb kafka venv clean help bench-load
+.PHONY: all build run test test-unit test-e2e test-kafka fuzz vet chdb kafka venv clean help bench-load compare-evidently bench-drift
 
 all: build
 
@@ -34,6 +34,8 @@ help:
 	@echo "make venv   - create the Python venv for tools/ (test vectors, Evidently comparison)"
 	@echo "make test-kafka - only the real-broker tests: the pipeline and its fault suite (needs Java 17)"
 	@echo "make bench-load - the load benchmark of adapter + drift-aggregator on a real broker (docs/load.md)"
+	@echo "make compare-evidently - driftline drift next to Evidently on shared datasets (docs/evidently.md)"
+	@echo "make bench-drift - driftline drift against Evidently on 1M rows x 20 columns (docs/evidently.md)"
 
 build:
 	@mkdir -p bin
@@ -76,6 +78,15 @@ fuzz: chdb
 
 test-e2e: chdb $(KAFKA_IF_JAVA)
 	go test -count=1 -v -run TestPipeline ./e2e/...
+
+# compare-evidently and bench-drift rewrite their tables in docs/evidently.md
+# (not part of make test); BENCH_DRIFT_ARGS adds bench.py flags, e.g.
+# BENCH_DRIFT_ARGS="--repeat 5 --reference-rows 100000".
+compare-evidently: venv build
+	$(PYTHON) tools/evidently/compare.py
+
+bench-drift: venv build
+	$(PYTHON) tools/evidently/bench.py $(BENCH_DRIFT_ARGS)
 
 # bench-load measures the adapter and drift-aggregator binaries on a real
 # broker at a target rate (docs/load.md); BENCH_ARGS adds loadbench flags,

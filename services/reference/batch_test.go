@@ -2,6 +2,8 @@ package reference_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -140,5 +142,63 @@ func BenchmarkFromCSV(b *testing.B) {
 		if _, err := reference.FromCSV(bytes.NewReader(data), reference.Options{Name: "bench"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestForEachField checks that each column's fields arrive in row order
+// (across many batches), that an error from add names its line and
+// column and wraps the cause, and that a cancelled context stops the read.
+func TestForEachField(t *testing.T) {
+	const rows = 3000
+	var sb strings.Builder
+	sb.WriteString("a,skip,b,c\n")
+	for i := range rows {
+		fmt.Fprintf(&sb, "a%d,-,b%d,c%d\n", i, i, i)
+	}
+	in := sb.String()
+
+	rr, err := reference.NewRowReader(strings.NewReader(in), "cur.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := []int{3, 0, 2} // c, a, b
+	got := make([][]string, len(cols))
+	n, err := rr.ForEachField(context.Background(), cols, func(k int, field string) error {
+		got[k] = append(got[k], field) // one goroutine per k: no lock needed
+		return nil
+	})
+	if err != nil || n != rows {
+		t.Fatalf("ForEachField = %d, %v; want %d rows", n, err, rows)
+	}
+	for k, prefix := range []string{"c", "a", "b"} {
+		if len(got[k]) != rows {
+			t.Fatalf("column %s: %d fields, want %d", prefix, len(got[k]), rows)
+		}
+		for i, f := range got[k] {
+			if want := fmt.Sprintf("%s%d", prefix, i); f != want {
+				t.Fatalf("column %s, row %d: %q, want %q", prefix, i, f, want)
+			}
+		}
+	}
+
+	// Errors: column a fails at row 2500, column b at row 1200; b's is
+	// first in the file, so it wins although a comes first in cols.
+	cause := errors.New("bad value")
+	rr, _ = reference.NewRowReader(strings.NewReader(in), "cur.csv")
+	_, err = rr.ForEachField(context.Background(), []int{0, 2}, func(k int, field string) error {
+		if field == "a2500" || field == "b1200" {
+			return cause
+		}
+		return nil
+	})
+	if want := `cur.csv:1202: column "b": bad value`; err == nil || err.Error() != want || !errors.Is(err, cause) {
+		t.Errorf("error %v, want %s wrapping the cause", err, want)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rr, _ = reference.NewRowReader(strings.NewReader(in), "cur.csv")
+	if _, err := rr.ForEachField(ctx, cols, func(int, string) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: error %v, want context.Canceled", err)
 	}
 }

@@ -52,6 +52,13 @@ const (
 	Bins = 10
 	// Quantiles is the number of quantile bins (percentiles).
 	Quantiles = 100
+	// ExactRows is the largest reference (non-missing values) whose every
+	// distinct value becomes a quantile edge: the Kolmogorov-Smirnov
+	// statistic is then exact, as it must be where KS is the default test
+	// (references of at most 1000 rows). Percentile edges understate D by
+	// up to a percentile's share, enough to flip verdicts near p = 0.05
+	// against Evidently (docs/evidently.md).
+	ExactRows = 1000
 	// MaxCategories is how many categories a profile keeps by name.
 	MaxCategories = stats.MaxCategories
 )
@@ -221,7 +228,7 @@ func quantileEdges(sorted, distinct []float64) []float64 {
 	if n == 0 {
 		return edges
 	}
-	if len(distinct) <= Quantiles {
+	if len(distinct) <= Quantiles || n <= ExactRows {
 		edges = append(edges, distinct...)
 	} else {
 		edges = append(edges, sorted[0])

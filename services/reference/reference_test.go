@@ -280,8 +280,17 @@ func TestNumericProfileInvariants(t *testing.T) {
 			if f.QuantileEdges[0] != f.Min || f.QuantileCounts[0] != 0 || f.QuantileCounts[len(f.QuantileCounts)-1] != 0 {
 				t.Errorf("%s n=%d: quantile bins do not bracket the range: %v %v", name, n, f.QuantileEdges, f.QuantileCounts)
 			}
-			if len(f.BinCounts) > reference.Bins || len(f.QuantileCounts) > reference.Quantiles+2 {
+			if len(f.BinCounts) > reference.Bins || len(f.QuantileCounts) > max(reference.Quantiles, reference.ExactRows)+2 {
 				t.Errorf("%s n=%d: %d bins, %d quantile bins", name, n, len(f.BinCounts), len(f.QuantileCounts))
+			}
+			// Up to ExactRows values, every distinct value is an edge, so
+			// KS is exact; past it, percentiles bound the profile's size.
+			distinct := len(slices.Compact(slices.Sorted(slices.Values(xs))))
+			if n <= reference.ExactRows && len(f.QuantileEdges) < distinct {
+				t.Errorf("%s n=%d: %d quantile edges for %d distinct values", name, n, len(f.QuantileEdges), distinct)
+			}
+			if n > reference.ExactRows && len(f.QuantileCounts) > reference.Quantiles+2 {
+				t.Errorf("%s n=%d: %d quantile bins past ExactRows", name, n, len(f.QuantileCounts))
 			}
 		}
 	}

@@ -282,12 +282,19 @@ func DriftTest(p *schemas.FeatureProfile, s *Sketch, t Test) ([]Result, error) {
 	if p == nil || s == nil {
 		return nil, nil
 	}
-	if t.Metric == "" {
+	defaulted := t.Metric == ""
+	if defaulted {
 		t.Metric, t.Threshold = DefaultTest(p, p.Count)
 	}
 	t, err := CheckTest(p, t)
 	if err != nil {
 		return nil, err
+	}
+	if defaulted && t.Metric == MetricZ && s.count > 0 && s.beyondBinary(p) {
+		// Evidently counts distinct values over both samples: values the
+		// binary reference never had may make three, and chi-square. The
+		// Z-test would pool them with one of the two and miss them.
+		t = Test{Metric: MetricChi2, Threshold: PValueThreshold}
 	}
 	var out []Result
 	total := s.count + s.missing + s.mismatches
@@ -534,6 +541,47 @@ func categoricalDrift(p *schemas.FeatureProfile, s *Sketch, verdict string) []Re
 		out = append(out, test(MetricZ, z, pz))
 	}
 	return out
+}
+
+// beyondBinary reports whether the reference's values and the window's
+// new ones are more than two, as Evidently counts distinct values over
+// both samples. Numeric new values are counted by where they fall: below
+// the reference, above it, or between its two values (which share the
+// first value's bin; the exact sum gives them away), at least one each.
+func (s *Sketch) beyondBinary(p *schemas.FeatureProfile) bool {
+	var fresh int64
+	switch s.kind {
+	case kindCategorical:
+		if s.other > 0 {
+			fresh++
+		}
+		for k := range s.cats {
+			if _, ok := p.Categories[k]; !ok || k == OtherCategory {
+				fresh++
+			}
+		}
+	case kindNumeric:
+		e, q := p.QuantileEdges, s.qbins
+		if len(e) < 2 || len(q) != len(e)+1 {
+			return false
+		}
+		if q[0] > 0 {
+			fresh++
+		}
+		if q[len(q)-1] > 0 {
+			fresh++
+		}
+		var inside float64
+		for i := 0; i+1 < len(e); i++ {
+			inside += float64(q[i+1]) * e[i]
+		}
+		// With values below or above, their sum is unknown: between goes
+		// unseen then, which can only keep the Z-test.
+		if q[0] == 0 && q[len(q)-1] == 0 && math.Abs(s.sum-inside) > 1e-9*math.Max(math.Abs(inside), 1) {
+			fresh++
+		}
+	}
+	return p.UniqueCount+fresh > binary
 }
 
 // above is a distance that drifts at or above its threshold.

@@ -477,3 +477,49 @@ func TestQualityMetrics(t *testing.T) {
 		})
 	}
 }
+
+// A binary reference gets the Z-test, as in Evidently, until the window
+// holds a value the reference never had: Evidently then counts three
+// values and uses chi-square, and so does Drift, which sees the new value
+// drift where the Z-test would pool it with another.
+func TestBinaryWithANewValueUsesChiSquare(t *testing.T) {
+	var ref []string
+	for i := range 800 {
+		ref = append(ref, []string{"yes", "no"}[i%2])
+	}
+	cat := profileFrom(t, reference.Column{Name: "c", Strings: ref})
+	num := profileFrom(t, reference.Column{Name: "n", Numbers: append(repeat(0, 400), repeat(1, 400)...)})
+	tests := []struct {
+		name       string
+		p          *schemas.FeatureProfile
+		values     []any
+		wantTest   string
+		wantDetect bool
+	}{
+		{"categorical, the two values", cat, nTimes([]any{"yes", "no"}, 300), stats.MetricZ, false},
+		{"categorical, 5% new", cat, append(nTimes([]any{"yes", "no"}, 285), nTimes([]any{"maybe"}, 30)...), stats.MetricChi2, true},
+		{"numeric, the two values", num, nTimes([]any{0.0, 1.0}, 300), stats.MetricZ, false},
+		{"numeric, a value between", num, append(nTimes([]any{0.0, 1.0}, 285), nTimes([]any{0.5}, 30)...), stats.MetricChi2, false},
+		{"numeric, a value above", num, append(nTimes([]any{0.0, 1.0}, 285), nTimes([]any{2.0}, 30)...), stats.MetricChi2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := stats.NewSketch(tt.p)
+			for _, v := range tt.values {
+				s.Add(v)
+			}
+			v := verdictOf(t, stats.Drift(tt.p, s))
+			if v.Metric != tt.wantTest || v.Detected != tt.wantDetect {
+				t.Errorf("verdict %s detected=%v, want %s detected=%v", v.Metric, v.Detected, tt.wantTest, tt.wantDetect)
+			}
+		})
+	}
+}
+
+func nTimes(vals []any, n int) []any {
+	var out []any
+	for range n {
+		out = append(out, vals...)
+	}
+	return out
+}

@@ -258,15 +258,19 @@ func compare(prof *schemas.ReferenceProfile, sketches []*stats.Sketch, tests []s
 	var verdicts []bool
 	for i, s := range sketches {
 		fp := &prof.Features[i]
+		// A zero Test lets DriftTest choose, which may take the window
+		// into account (a new value next to a binary reference); the
+		// column reports the test of the verdict it returns.
 		t := tests[i]
-		if t.Metric == "" {
-			t.Metric, t.Threshold = stats.DefaultTest(fp, fp.Count)
+		shown := t
+		if shown.Metric == "" {
+			shown.Metric, shown.Threshold = stats.DefaultTest(fp, fp.Count)
 		}
 		col := driftColumn{
 			Name:      fp.Name,
 			Kind:      fp.Kind,
-			Test:      testNames[t.Metric],
-			Threshold: t.Threshold,
+			Test:      testNames[shown.Metric],
+			Threshold: shown.Threshold,
 			Metrics:   map[string]float64{},
 		}
 		if n := fp.Count + fp.Missing; n > 0 {
@@ -287,6 +291,10 @@ func compare(prof *schemas.ReferenceProfile, sketches []*stats.Sketch, tests []s
 				col.Metrics[r.Metric] = r.Value
 			}
 			if r.Verdict {
+				col.Test = testNames[r.Metric]
+				if r.Threshold != nil {
+					col.Threshold = *r.Threshold
+				}
 				score := r.Value
 				if r.PValue != nil {
 					score = *r.PValue

@@ -59,6 +59,7 @@ OUT = pathlib.Path(__file__).resolve().parents[2] / "services" / "stats" / "test
 
 BINS = 10  # services/reference.Bins
 QUANTILES = 100  # services/reference.Quantiles
+EXACT_ROWS = 1000  # services/reference.ExactRows
 SMALL_REFERENCE = 1000  # services/stats.SmallReference
 LOW_CARDINALITY = 5
 QUANTILE_LEVELS = [0.5, 0.95, 0.99]  # services/stats.QuantileLevels
@@ -79,7 +80,7 @@ def bin_edges(v, distinct):
 
 def quantile_edges(v, distinct):
     n = len(v)
-    if len(distinct) <= QUANTILES:
+    if len(distinct) <= QUANTILES or n <= EXACT_ROWS:
         edges = [float(x) for x in distinct]
     else:
         edges = [float(v[0])]

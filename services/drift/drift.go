@@ -105,10 +105,10 @@ func (r *Router) Revoked(string, []int32) {}
 // Computer is the level-2 side.
 type Computer struct {
 	Refs *References
-	// Tests overrides the default test of features by name (stats.DriftTest);
-	// an override that does not apply to a feature's kind is ignored, and
-	// the default test decides.
-	Tests map[string]stats.Test
+	// Tests overrides the default test of features by name (stats.DriftTest,
+	// the drift-aggregator's drift_tests); an override that does not apply
+	// to a feature's kind is ignored, and the default test decides.
+	Tests stats.Overrides
 }
 
 // Compute merges the partials of a finished window and compares each
@@ -165,7 +165,8 @@ func (c *Computer) Compute(_ context.Context, f window.Final) ([]schemas.MetricW
 		}
 		st := merged.State()
 		n := st.Count + st.Missing
-		results, err := stats.DriftTest(fp, merged, c.Tests[fp.Name])
+		t, _ := c.Tests.For(fp.Name)
+		results, err := stats.DriftTest(fp, merged, t)
 		if err != nil {
 			results = stats.Drift(fp, merged)
 		}

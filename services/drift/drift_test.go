@@ -152,7 +152,7 @@ func TestComputeQualityAndQuantiles(t *testing.T) {
 		}
 		f.Partials = append(f.Partials, back)
 	}
-	c := &Computer{Refs: refs, Tests: map[string]stats.Test{"b": {Metric: stats.MetricPSI, Threshold: 0.5}, "c": {Metric: stats.MetricKS}}}
+	c := &Computer{Refs: refs, Tests: stats.Overrides{ByFeature: map[string]stats.Test{"b": {Metric: stats.MetricPSI, Threshold: 0.5}, "c": {Metric: stats.MetricKS}}}}
 	out, err := c.Compute(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,11 @@ type Config struct {
 	// ShadowHorizon is how long a prediction waits for its shadow pair.
 	ShadowHorizon time.Duration `yaml:"shadow_horizon"`
 
+	// DriftTests overrides the default drift test of features: entries
+	// TEST[:THRESHOLD] (every feature) or FEATURE=TEST[:THRESHOLD], comma
+	// separated, as driftline drift --test takes them; "" keeps the
+	// defaults (docs/drift.md).
+	DriftTests string `yaml:"drift_tests"`
 	// Policies is the retrain-trigger's policy file; "" uses the default.
 	Policies string `yaml:"policies"`
 	// LabelSources are the raw sources whose records are labels.

@@ -11,6 +11,7 @@ import (
 	"github.com/driftline/driftline/services/ingest"
 	"github.com/driftline/driftline/services/policy"
 	"github.com/driftline/driftline/services/shadow"
+	"github.com/driftline/driftline/services/stats"
 	"github.com/driftline/driftline/services/stream"
 	"github.com/driftline/driftline/services/trigger"
 	"github.com/driftline/driftline/services/window"
@@ -32,7 +33,12 @@ func RunAdapter(ctx context.Context, c Config, d Deps) error {
 	// The adapter subscribes to raw topics by pattern, and a topic created
 	// after start-up (or still without a leader) is only seen at the next
 	// metadata refresh: refresh every 10 s instead of franz-go's 5 minutes.
-	opts := []kgo.Opt{kgo.ConsumeRegex(), kgo.MetadataMinAge(time.Second), kgo.MetadataMaxAge(10 * time.Second)}
+	//
+	// Each poll is one transaction whose end waits on the broker a few
+	// times, so polls of franz-go's default 1 MiB per partition left the
+	// adapter idle half the time under load (docs/load.md): fetch more.
+	opts := []kgo.Opt{kgo.ConsumeRegex(), kgo.MetadataMinAge(time.Second), kgo.MetadataMaxAge(10 * time.Second),
+		kgo.FetchMaxPartitionBytes(8 << 20)}
 	topics := []string{t.RawPattern()}
 	if c.Kafka.Transactions {
 		// One record's canonical event or dead letter and its offset
@@ -102,6 +108,10 @@ func runLevels[A aggregate.Accumulator](ctx context.Context, c Config, d Deps, n
 // RunDrift runs the drift-aggregator: both levels and the reference reader.
 func RunDrift(ctx context.Context, c Config, d Deps) error {
 	t := c.topics()
+	tests, err := stats.ParseTests(c.DriftTests)
+	if err != nil {
+		return fmt.Errorf("drift_tests: %w", err)
+	}
 	refs := drift.NewReferences()
 	refCl, err := c.newClient(d, "drift-references", kgo.ConsumeTopics(t.References()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -119,7 +129,7 @@ func RunDrift(ctx context.Context, c Config, d Deps) error {
 				return nil
 			}
 			return runLevels(ctx, c, d, "drift", []string{t.Inferences()}, c.window(false), drift.NewAcc(refs),
-				&drift.Router{}, "drift", &drift.Computer{Refs: refs})
+				&drift.Router{}, "drift", &drift.Computer{Refs: refs, Tests: tests})
 		},
 	)
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/driftline/driftline/schemas"
@@ -41,85 +40,9 @@ type driftColumn struct {
 	Metrics       map[string]float64 `json:"metrics"`
 }
 
-// testNames names stats' tests in the output and in --test: the key
-// prefix of the test's metrics.
-var testNames = map[string]string{
-	stats.MetricKS:                "ks",
-	stats.MetricChi2:              "chi2",
-	stats.MetricZ:                 "z",
-	stats.MetricPSI:               "psi",
-	stats.MetricWassersteinNormed: "wasserstein_normed",
-	stats.MetricJensenShannon:     "jensen_shannon",
-	stats.MetricHellinger:         "hellinger",
-	stats.MetricKL:                "kl_divergence",
-}
-
-// testAliases are the names --test takes besides testNames': Evidently's
-// stattest names, so its settings carry over.
-var testAliases = map[string]string{
-	"chisquare":     stats.MetricChi2,
-	"wasserstein":   stats.MetricWassersteinNormed,
-	"jensenshannon": stats.MetricJensenShannon,
-	"kl_div":        stats.MetricKL,
-	"z_test":        stats.MetricZ,
-	"ks_statistic":  stats.MetricKS,
-}
-
-// testOverrides is --test parsed: a test for every column (all) and tests
-// by column name.
-type testOverrides struct {
-	all      *stats.Test
-	byColumn map[string]stats.Test
-}
-
-// parseTests parses --test: comma-separated entries TEST[:THRESHOLD] (every
-// column) or COLUMN=TEST[:THRESHOLD] (one column, which wins).
-func parseTests(s string) (testOverrides, error) {
-	o := testOverrides{byColumn: map[string]stats.Test{}}
-	byName := map[string]string{}
-	for m, n := range testNames {
-		byName[n] = m
-	}
-	for a, m := range testAliases {
-		byName[a] = m
-	}
-	for _, entry := range split(s) {
-		column, spec, perColumn := strings.Cut(entry, "=")
-		if !perColumn {
-			column, spec = "", entry
-		}
-		name, th, hasTh := strings.Cut(spec, ":")
-		metric, ok := byName[strings.TrimSpace(name)]
-		if !ok || perColumn && strings.TrimSpace(column) == "" {
-			return o, fmt.Errorf("--test %q: want TEST[:THRESHOLD] or COLUMN=TEST[:THRESHOLD], TEST one of ks, chi2, z, psi, wasserstein_normed, jensen_shannon, hellinger, kl_divergence", entry)
-		}
-		t := stats.Test{Metric: metric}
-		if hasTh {
-			x, err := strconv.ParseFloat(strings.TrimSpace(th), 64)
-			if err != nil || !(x > 0) {
-				return o, fmt.Errorf("--test %q: threshold %q is not a positive number", entry, th)
-			}
-			t.Threshold = x
-		}
-		if perColumn {
-			o.byColumn[strings.TrimSpace(column)] = t
-		} else {
-			o.all = &t
-		}
-	}
-	return o, nil
-}
-
-// forColumn returns the column's test, the zero Test for the default.
-func (o testOverrides) forColumn(name string) (stats.Test, bool) {
-	if t, ok := o.byColumn[name]; ok {
-		return t, true
-	}
-	if o.all != nil {
-		return *o.all, true
-	}
-	return stats.Test{}, false
-}
+// testNames names stats' tests in the output: the key prefix of the
+// test's metrics.
+var testNames = stats.TestNames
 
 func cmdDrift(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("drift", stderr)
@@ -142,9 +65,9 @@ func cmdDrift(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *format != "table" && *format != "json" {
 		return fmt.Errorf("drift: --format must be table or json, not %q", *format)
 	}
-	tests, err := parseTests(*testFlag)
+	tests, err := stats.ParseTests(*testFlag)
 	if err != nil {
-		return fmt.Errorf("drift: %w", err)
+		return fmt.Errorf("drift: --%w", err)
 	}
 	rep, err := driftFiles(ctx, *refPath, *curPath, split(*columns), split(*categorical), tests)
 	if err != nil {
@@ -160,7 +83,7 @@ func cmdDrift(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // driftFiles profiles the reference, streams the current file into one
 // sketch per profiled column and compares them.
-func driftFiles(ctx context.Context, refPath, curPath string, columns, categorical []string, tests testOverrides) (*driftReport, error) {
+func driftFiles(ctx context.Context, refPath, curPath string, columns, categorical []string, tests stats.Overrides) (*driftReport, error) {
 	rf, err := os.Open(refPath)
 	if err != nil {
 		return nil, err
@@ -174,7 +97,7 @@ func driftFiles(ctx context.Context, refPath, curPath string, columns, categoric
 	chosen := make([]stats.Test, len(prof.Features))
 	for i := range prof.Features {
 		fp := &prof.Features[i]
-		t, ok := tests.forColumn(fp.Name)
+		t, ok := tests.For(fp.Name)
 		if !ok {
 			continue
 		}
@@ -182,7 +105,7 @@ func driftFiles(ctx context.Context, refPath, curPath string, columns, categoric
 			return nil, fmt.Errorf("--test for column %q: %w", fp.Name, err)
 		}
 	}
-	for name := range tests.byColumn {
+	for name := range tests.ByFeature {
 		if !slices.ContainsFunc(prof.Features, func(f schemas.FeatureProfile) bool { return f.Name == name }) {
 			return nil, fmt.Errorf("--test: no compared column %q", name)
 		}

@@ -337,3 +337,27 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func infEvent(id string) *schemas.InferenceEvent { return &schemas.InferenceEvent{EventID: id} }
+
+// required: true on a numeric field rejects a document without it;
+// unrequired, it is left out.
+func TestRequiredNumber(t *testing.T) {
+	srcs := mustLoad(t, `
+sources:
+  strict:
+    mapping:
+      latency_ms: {path: took, required: true}
+  lax:
+    mapping:
+      latency_ms: {path: took}
+`)
+	with := `{"request_id":"r","model_id":"m","timestamp":1795428000,"features":{"a":1},"took":12.5}`
+	without := `{"request_id":"r","model_id":"m","timestamp":1795428000,"features":{"a":1}}`
+	if evs, err := srcs.Lookup("strict").Decode([]byte(with), ""); err != nil || len(evs) != 1 || evs[0].Inference.LatencyMS != 12.5 {
+		t.Errorf("with the field: %v, %v", evs, err)
+	}
+	_, err := srcs.Lookup("strict").Decode([]byte(without), "")
+	wantClass(t, err, ClassMissingField, `"latency_ms" is required`)
+	if evs, err := srcs.Lookup("lax").Decode([]byte(without), ""); err != nil || len(evs) != 1 {
+		t.Errorf("unrequired and absent: %v, %v", evs, err)
+	}
+}

@@ -504,6 +504,9 @@ func (m *mapping) num(f *valueField, d values) (*float64, *Failure) {
 	}
 	v := f.get(d)
 	if v == nil {
+		if f.required {
+			return nil, fail(ClassMissingField, "field %q is required", f.name)
+		}
 		return nil, nil
 	}
 	x, fl := toNumber(f.name, v)

@@ -27,3 +27,12 @@ type Document = map[string]any
 // registry id, a single-object fingerprint, a Protobuf message name) is not
 // known to the source's format.
 const ClassUnknownSchema = "unknown_schema"
+
+// A DefaultPather is a Format whose documents keep some canonical fields
+// under other names: the canonical Protobuf events call their time
+// event_time or label_time, where the default mapping reads "timestamp". A
+// source whose own format is one reads those fields from there unless its
+// mapping names them.
+type DefaultPather interface {
+	DefaultPaths() map[string]string // canonical field → path
+}

@@ -324,6 +324,11 @@ func NewSource(name string, sc SourceConfig, opts SourcesOptions) (*Source, erro
 	if _, ok := src.formats[src.format]; !ok {
 		return nil, wrap(fmt.Errorf("format %s: %v", src.format, src.missing[src.format]))
 	}
+	if dp, ok := src.formats[src.format].(DefaultPather); ok {
+		if p, ok := dp.DefaultPaths()["timestamp"]; ok && sc.Mapping.Timestamp == nil {
+			sc.Mapping.Timestamp = defaultField(p)
+		}
+	}
 	if src.mapping, err = compileMapping(src.Kind, sc.Mapping); err != nil {
 		return nil, wrap(fmt.Errorf("mapping: %w", err))
 	}

@@ -23,10 +23,9 @@ var formats = map[string]normalize.FormatFactory{
 }
 
 // TestMapping runs Driftline's own Protobuf events and the user's message
-// through mapping files, as the adapter does. The canonical events need
-// only their time field named: the default mapping reads "timestamp", the
-// .proto calls it event_time / label_time; everything else is read by the
-// default mapping as is.
+// through mapping files, as the adapter does. The canonical events need no
+// mapping: their time fields (event_time, label_time where the default
+// mapping reads "timestamp") come from the format's DefaultPaths.
 func TestMapping(t *testing.T) {
 	const file = `
 sources:
@@ -36,8 +35,6 @@ sources:
       import_paths: [../../../proto]
       files: [driftline/v1/events.proto]
       message: driftline.v1.InferenceEvent
-    mapping:
-      timestamp: event_time
   labels:
     kind: label
     format: protobuf
@@ -45,8 +42,6 @@ sources:
       import_paths: [../../../proto]
       files: [driftline/v1/events.proto]
       message: driftline.v1.LabelEvent
-    mapping:
-      timestamp: label_time
   churn_v1:
     format: protobuf
     protobuf: {import_paths: [testdata/v1], files: [acme/ml/scored.proto], message: acme.ml.ChurnScored}

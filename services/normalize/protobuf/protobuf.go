@@ -159,3 +159,16 @@ func (f *Format) unmarshal(value []byte, m protoreflect.Message) (err error) {
 func failf(class, format string, args ...any) *normalize.Failure {
 	return &normalize.Failure{Class: class, Err: fmt.Errorf(format, args...)}
 }
+
+// DefaultPaths implements normalize.DefaultPather: Driftline's own events
+// (proto/driftline/v1) name their time event_time and label_time, which a
+// source reading them needs no mapping for.
+func (f *Format) DefaultPaths() map[string]string {
+	switch f.desc.FullName() {
+	case "driftline.v1.InferenceEvent":
+		return map[string]string{"timestamp": "event_time"}
+	case "driftline.v1.LabelEvent":
+		return map[string]string{"timestamp": "label_time"}
+	}
+	return nil
+}

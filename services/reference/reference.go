@@ -37,7 +37,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -178,7 +177,7 @@ func numericProfile(name string, vals []float64, missing int64) schemas.FeatureP
 			vals[i] = 0 // one zero: -0 would give edges, and IDs, that depend on row order
 		}
 	}
-	slices.Sort(vals)
+	sortFloats(vals)
 	distinct := distinctSorted(vals)
 	fp.UniqueCount = int64(len(distinct))
 	if len(vals) > 0 {
@@ -244,12 +243,18 @@ func quantileEdges(sorted, distinct []float64) []float64 {
 	return edges
 }
 
-// countBins counts sorted values into bins with stats.BinIndex, the rule
-// sketches count with.
+// countBins counts sorted values into bins by stats.BinIndex's rule (the
+// number of edges <= the value), the rule sketches count with; on sorted
+// values it is one pass that moves to the next edge instead of a search
+// per value.
 func countBins(sorted, edges []float64) []int64 {
 	counts := make([]int64, len(edges)+1)
+	bin := 0
 	for _, x := range sorted {
-		counts[stats.BinIndex(edges, x)]++
+		for bin < len(edges) && edges[bin] <= x {
+			bin++
+		}
+		counts[bin]++
 	}
 	return counts
 }

@@ -55,3 +55,28 @@ func TestParseTests(t *testing.T) {
 		})
 	}
 }
+
+// ParseTests never panics, and what it accepts names known tests with
+// positive thresholds.
+func FuzzParseTests(f *testing.F) {
+	for _, s := range []string{"", "psi:0.2", "plan=jensen_shannon,ks", "a=kl_div:0.05, b = z", "=psi", "psi:-1", "x=y=z:1:2", ",,,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		ts, err := stats.ParseTests(spec)
+		if err != nil {
+			return
+		}
+		check := func(tt stats.Test) {
+			if _, ok := stats.TestNames[tt.Metric]; !ok || tt.Threshold < 0 {
+				t.Fatalf("%q: accepted %+v", spec, tt)
+			}
+		}
+		if ts.All != nil {
+			check(*ts.All)
+		}
+		for _, tt := range ts.ByFeature {
+			check(tt)
+		}
+	})
+}

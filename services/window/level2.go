@@ -112,7 +112,7 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial, now time.T
 		l.windows[k] = w
 	}
 	w.last = max(w.last, offset)
-	if old, ok := w.parts[p.SourcePartition]; ok && old.Revision > p.Revision {
+	if old, ok := w.parts[p.SourcePartition]; ok && !supersedes(&p, &old) {
 		return // a replay of an older revision
 	}
 	w.parts[p.SourcePartition] = p
@@ -122,6 +122,17 @@ func (l *Level2) Add(pp int32, offset int64, p schemas.WindowPartial, now time.T
 	if w.done {
 		w.dirty = true
 	}
+}
+
+// supersedes reports whether partial p replaces old, from the same source
+// partition and window: it holds more events, or as many with a revision
+// at least as new. Events are only ever added to a window, so the count
+// orders partials even across a level-1 restart, which numbers a window's
+// revisions from 0 again: a restarted level 1 re-reads the whole window
+// (see Level1.Committable), and its revision 0 may hold events the older
+// instance's revision 2 never saw.
+func supersedes(p, old *schemas.WindowPartial) bool {
+	return p.Count > old.Count || p.Count == old.Count && p.Revision >= old.Revision
 }
 
 // passed reports whether every source partition's watermark, as read from

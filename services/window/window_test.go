@@ -311,9 +311,10 @@ func TestLevel1RestartFromCommittedOffsetGivesSameWindows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	var recs []rec
 	// 25 minutes of events, against 10 minutes of retention. Not covered:
-	// events later than the out-of-orderness across a restart (a handed-over
-	// window's revisions restart at 0 in the new instance, and level 2 keeps
-	// the older instance's higher revision).
+	// an event later than the out-of-orderness that arrives after a restart
+	// for a window whose records all lie before the committed offset; the
+	// new instance's partial of it holds fewer events than the old one's and
+	// is ignored (see supersedes), so that event is missing from the window.
 	for i := range 3000 {
 		at := time.Duration(i)*time.Second/2 + time.Duration(rng.Int64N(int64(4*time.Second)))
 		recs = append(recs, rec{at})
@@ -330,8 +331,10 @@ func TestLevel1RestartFromCommittedOffsetGivesSameWindows(t *testing.T) {
 			}
 			parts, _ := l.Flush(now)
 			for _, p := range parts {
-				if old, ok := got[p.Key.Start]; ok && old.rev > p.Revision {
-					continue // level 2 ignores an older revision
+				// Level 2's rule (supersedes): more events, or as many
+				// and a revision at least as new.
+				if old, ok := got[p.Key.Start]; ok && (p.Acc.n < old.n || p.Acc.n == old.n && p.Revision < old.rev) {
+					continue
 				}
 				got[p.Key.Start] = final{p.Acc.n, p.Revision}
 			}
@@ -422,5 +425,40 @@ func TestLevel2RestartFromCommittedOffsetGivesSameWindows(t *testing.T) {
 					crash, from, k.Format("15:04"), g.n, w.n)
 			}
 		}
+	}
+}
+
+// Level 2 keeps, per source partition, the partial with the most events,
+// the newer revision among equals: a level 1 restarted before a window
+// re-reads all of it and numbers its revisions from 0 again, so revision
+// alone would keep the older, smaller partial; a partial of fewer events
+// (the later part of a window) never replaces a whole one.
+func TestLevel2KeepsThePartialWithMostEvents(t *testing.T) {
+	now := time.Now()
+	part := func(count int64, rev int32) schemas.WindowPartial {
+		return schemas.WindowPartial{Family: "drift", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
+			SourcePartition: 0, PartitionCount: 1, Watermark: t0.Add(2 * time.Minute), Count: count, Revision: rev}
+	}
+	for _, tt := range []struct {
+		name  string
+		seq   []schemas.WindowPartial
+		count int64
+	}{
+		{"a newer revision", []schemas.WindowPartial{part(10, 0), part(12, 1)}, 12},
+		{"a replay of an older revision", []schemas.WindowPartial{part(10, 0), part(12, 1), part(10, 0)}, 12},
+		{"a restarted level 1's revision 0 with more events", []schemas.WindowPartial{part(10, 0), part(12, 2), part(13, 0)}, 13},
+		{"the later part of a window", []schemas.WindowPartial{part(10, 1), part(4, 0)}, 10},
+		{"as many events, a newer revision", []schemas.WindowPartial{part(10, 0), part(10, 1)}, 10},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l2 := NewLevel2("drift", cfg())
+			for i, p := range tt.seq {
+				l2.Add(0, int64(i), p, now)
+			}
+			fs := l2.Ready(now)
+			if len(fs) != 1 || len(fs[0].Partials) != 1 || fs[0].Partials[0].Count != tt.count {
+				t.Fatalf("ready = %+v, want the window with the partial of %d events", fs, tt.count)
+			}
+		})
 	}
 }

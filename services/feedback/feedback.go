@@ -9,9 +9,6 @@ package feedback
 
 import (
 	"context"
-	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
@@ -46,7 +43,7 @@ type Router struct {
 
 	preds, labels []store.Row
 	// Where each buffered row came from, in the order of preds and labels.
-	predAt, labelAt []position
+	predAt, labelAt []store.Position
 	// What the tables already hold: rows read again after a restart or a
 	// rebalance, in other batches, are not inserted twice.
 	predProgress, labelProgress store.Progress
@@ -76,7 +73,7 @@ func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time)
 			break // counted by the drift-aggregator; never stops the stream
 		}
 		r.preds = append(r.preds, withSource(PredictionRow(&e), rec))
-		r.predAt = append(r.predAt, position{rec.Partition, rec.Offset})
+		r.predAt = append(r.predAt, positionOf(rec))
 		k := window.Key{Family: schemas.FamilyPerformance, ModelID: e.ModelID, ModelVersion: e.ModelVersion, Variant: e.Variant}
 		if a, ok := eng.Add(rec.Partition, rec.Offset, k, e.EventTime, now); ok {
 			a.predictions++
@@ -90,7 +87,7 @@ func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time)
 			break
 		}
 		r.labels = append(r.labels, withSource(LabelRow(&l), rec))
-		r.labelAt = append(r.labelAt, position{rec.Partition, rec.Offset})
+		r.labelAt = append(r.labelAt, positionOf(rec))
 		if l.LabelTime.After(r.maxLabel[rec.Partition]) {
 			r.maxLabel[rec.Partition] = l.LabelTime
 		}
@@ -124,25 +121,17 @@ func (r *Router) track(rec *kgo.Record) {
 	ps[rec.Partition] = rg
 }
 
-// Flush inserts the buffered rows with tokens made of their offset ranges,
-// so a retried insert of the same records is absorbed, and returns the
-// offsets after every record handled, malformed ones included.
+// Flush inserts the buffered rows the tables do not hold yet (a retried
+// insert of the same records carries the same token and is absorbed), and
+// returns the offsets after every record handled, malformed ones included.
 func (r *Router) Flush(ctx context.Context) (stream.Offsets, error) {
 	r.init()
 	if len(r.pending) > 0 {
-		// The ranges are sorted: a retry must send the same token.
-		var ranges []string
-		for t, ps := range r.pending {
-			for p, rg := range ps {
-				ranges = append(ranges, fmt.Sprintf("%s/%d/%d-%d;", t, p, rg[0], rg[1]))
-			}
-		}
-		sort.Strings(ranges)
-		tok := strings.Join(ranges, "")
-		if err := r.insert(ctx, "predictions", "predictions-"+tok, r.preds, r.predAt, &r.predProgress); err != nil {
+		r.predProgress.Table, r.labelProgress.Table = "predictions", "labels"
+		if err := r.predProgress.Insert(ctx, r.Store, "predictions", r.preds, r.predAt); err != nil {
 			return nil, err
 		}
-		if err := r.insert(ctx, "labels", "labels-"+tok, r.labels, r.labelAt, &r.labelProgress); err != nil {
+		if err := r.labelProgress.Insert(ctx, r.Store, "labels", r.labels, r.labelAt); err != nil {
 			return nil, err
 		}
 		for t, ps := range r.pending {
@@ -174,54 +163,23 @@ func (r *Router) Revoked(topic string, ps []int32) {
 		switch topic {
 		case r.Topics.Inferences():
 			delete(r.maxPred, p)
-			r.predProgress.Forget(p)
+			r.predProgress.Forget(topic, p)
 		case r.Topics.Labels():
 			delete(r.maxLabel, p)
-			r.labelProgress.Forget(p)
+			r.labelProgress.Forget(topic, p)
 		}
 	}
 }
 
-// position is a record's place in its topic.
-type position struct {
-	partition int32
-	offset    int64
+// positionOf is where rec stands in its topic.
+func positionOf(rec *kgo.Record) store.Position {
+	return store.Position{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset}
 }
 
 // withSource adds where row came from, for store.Progress.
 func withSource(row store.Row, rec *kgo.Record) store.Row {
 	row["source_topic"], row["source_partition"], row["source_offset"] = rec.Topic, rec.Partition, rec.Offset
 	return row
-}
-
-// insert writes the rows the table does not hold yet. The token absorbs a
-// retry of the same batch; progress skips rows an earlier batch (before a
-// restart or a rebalance) already wrote.
-func (r *Router) insert(ctx context.Context, table, token string, rows []store.Row, at []position, progress *store.Progress) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	topic, _ := rows[0]["source_topic"].(string)
-	progress.Table, progress.Topic = table, topic
-	fresh := rows[:0:0]
-	for i, row := range rows {
-		held, err := progress.Inserted(ctx, r.Store, at[i].partition, at[i].offset)
-		if err != nil {
-			return err
-		}
-		if !held {
-			fresh = append(fresh, row)
-		}
-	}
-	if len(fresh) > 0 {
-		if err := r.Store.Insert(ctx, table, token, fresh); err != nil {
-			return fmt.Errorf("insert %d %s: %w", len(fresh), table, err)
-		}
-	}
-	for _, p := range at {
-		progress.Done(p.partition, p.offset)
-	}
-	return nil
 }
 
 // PredictionRow is the predictions-table row of e.

@@ -142,7 +142,7 @@ func TestRouterFlushRetryIsDeduplicated(t *testing.T) {
 	r := &Router{Store: fs, Topics: topics, OutOfOrderness: 30 * time.Second, Horizon: time.Hour}
 	eng := newEngine()
 	// Several partitions of both topics, so that the token covers many
-	// offset ranges.
+	// positions.
 	for p := int32(0); p < 4; p++ {
 		for i := int64(0); i < 3; i++ {
 			id := fmt.Sprintf("e%d-%d", p, i)

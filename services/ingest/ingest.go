@@ -8,10 +8,7 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -35,15 +32,14 @@ type Handler struct {
 	// Now is the clock of duplicate detection (nil: time.Now).
 	Now func() time.Time
 
-	dedup    map[string]*normalize.Dedup // by source, for those that detect duplicates
-	out      []*kgo.Record
-	dead     []store.Row
-	deadKeys []string // topic/partition/offset of each dead letter, for the insert token
-	deadAt   []*kgo.Record
-	// What the dead-letter table holds, by raw topic: after an aborted
-	// transaction or on a new owner of a partition, records come again in
-	// other batches, with other insert tokens.
-	progress map[string]*store.Progress
+	dedup  map[string]*normalize.Dedup // by source, for those that detect duplicates
+	out    []*kgo.Record
+	dead   []store.Row
+	deadAt []store.Position // where each dead letter came from
+	// What the dead-letter table holds: after an aborted transaction or on
+	// a new owner of a partition, records come again in other batches,
+	// with other insert tokens.
+	progress store.Progress
 	next     stream.Offsets
 }
 
@@ -168,42 +164,7 @@ func (h *Handler) deadLetter(r *kgo.Record, source, stage, class, msg string) er
 	}
 	h.out = append(h.out, rec)
 	h.dead = append(h.dead, DeadLetterRow(&dl))
-	h.deadKeys = append(h.deadKeys, fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset))
-	h.deadAt = append(h.deadAt, r)
-	return nil
-}
-
-// insertDeadLetters writes the buffered dead letters the table does not
-// hold yet.
-func (h *Handler) insertDeadLetters(ctx context.Context) error {
-	if h.progress == nil {
-		h.progress = map[string]*store.Progress{}
-	}
-	var rows []store.Row
-	var keys []string
-	for i, r := range h.deadAt {
-		p := h.progress[r.Topic]
-		if p == nil {
-			p = &store.Progress{Table: "deadletters", Topic: r.Topic}
-			h.progress[r.Topic] = p
-		}
-		held, err := p.Inserted(ctx, h.Store, r.Partition, r.Offset)
-		if err != nil {
-			return err
-		}
-		if !held {
-			rows, keys = append(rows, h.dead[i]), append(keys, h.deadKeys[i])
-		}
-	}
-	if len(rows) > 0 {
-		if err := h.Store.Insert(ctx, "deadletters", deadLetterToken(keys), rows); err != nil {
-			return fmt.Errorf("insert %d dead letters: %w", len(rows), err)
-		}
-	}
-	for _, r := range h.deadAt {
-		h.progress[r.Topic].Done(r.Partition, r.Offset)
-	}
-	h.dead, h.deadKeys, h.deadAt = h.dead[:0], h.deadKeys[:0], h.deadAt[:0]
+	h.deadAt = append(h.deadAt, store.Position{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset})
 	return nil
 }
 
@@ -215,26 +176,15 @@ func (h *Handler) Flush(ctx context.Context, _ time.Time) (stream.Offsets, error
 	}
 	h.out = h.out[:0]
 	if len(h.dead) > 0 {
-		if err := h.insertDeadLetters(ctx); err != nil {
-			return nil, err
+		h.progress.Table = "deadletters"
+		if err := h.progress.Insert(ctx, h.Store, "deadletters", h.dead, h.deadAt); err != nil {
+			return nil, fmt.Errorf("dead letters: %w", err)
 		}
+		h.dead, h.deadAt = h.dead[:0], h.deadAt[:0]
 	}
 	offs := h.next
 	h.next = stream.Offsets{}
 	return offs, nil
-}
-
-// deadLetterToken is the insert_deduplication_token of a batch of dead
-// letters, given as topic/partition/offset keys: a digest of the sorted keys,
-// so the same records handled again in any order (a replay after a crash)
-// give the same token and the retried insert is absorbed, and its length
-// stays fixed however many dead letters one poll brings (ClickHouse refuses
-// queries past max_query_size, 256 KiB by default).
-func deadLetterToken(keys []string) string {
-	sorted := slices.Clone(keys)
-	slices.Sort(sorted)
-	sum := sha256.Sum256([]byte(strings.Join(sorted, "\n")))
-	return "deadletters-" + hex.EncodeToString(sum[:])
 }
 
 // Revoked keeps the duplicate sets: they are per adapter instance, and a
@@ -242,9 +192,7 @@ func deadLetterToken(keys []string) string {
 // duplicate of itself (see normalize.Dedup). What the dead-letter table
 // holds of the partitions is asked again when they come back.
 func (h *Handler) Revoked(topic string, partitions []int32) {
-	if p := h.progress[topic]; p != nil {
-		p.Forget(partitions...)
-	}
+	h.progress.Forget(topic, partitions...)
 }
 
 // NewDeadLetter describes a record that could not be processed.

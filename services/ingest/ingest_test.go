@@ -589,34 +589,3 @@ func concat(fss []kgo.Fetches) kgo.Fetches {
 	}
 	return out
 }
-
-func TestDeadLetterToken(t *testing.T) {
-	a := []string{"driftline.raw.app/0/5", "driftline.raw.app/1/2", "driftline.raw.labels/0/9"}
-	for _, c := range []struct {
-		name  string
-		x, y  []string
-		equal bool
-	}{
-		{"same keys", a, slices.Clone(a), true},
-		{"same keys in another order", a, []string{a[2], a[0], a[1]}, true},
-		{"one offset more", a, append(slices.Clone(a), "driftline.raw.app/0/6"), false},
-		{"one offset less", a, a[:2], false},
-		{"another partition", a, []string{"driftline.raw.app/2/5", a[1], a[2]}, false},
-		{"another topic", a, []string{"driftline.raw.other/0/5", a[1], a[2]}, false},
-	} {
-		tx, ty := deadLetterToken(c.x), deadLetterToken(c.y)
-		if (tx == ty) != c.equal {
-			t.Errorf("%s: tokens %q and %q, want equal = %v", c.name, tx, ty, c.equal)
-		}
-	}
-	if !slices.Equal(a, []string{"driftline.raw.app/0/5", "driftline.raw.app/1/2", "driftline.raw.labels/0/9"}) {
-		t.Errorf("deadLetterToken reordered its argument: %v", a)
-	}
-	many := make([]string, 50000)
-	for i := range many {
-		many[i] = fmt.Sprintf("driftline.raw.app/%d/%d", i%12, i)
-	}
-	if tok := deadLetterToken(many); len(tok) != len(deadLetterToken(a)) || len(tok) > 100 {
-		t.Errorf("token of 50,000 dead letters is %d bytes; it must stay short", len(tok))
-	}
-}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -19,8 +20,8 @@ func testProgress(t *testing.T, open opener) {
 	if err := st.Insert(ctx, "labels", "p-1", []Row{row("labels", 0, 7), row("labels", 0, 8), row("labels", 1, 3), row("other", 2, 100)}); err != nil {
 		t.Fatal(err)
 	}
-	first := &Progress{Table: "labels", Topic: "labels"}
-	next := &Progress{Table: "labels", Topic: "labels"}
+	first := &Progress{Table: "labels"}
+	next := &Progress{Table: "labels"}
 	for _, p := range []*Progress{first, next} {
 		tests := []struct {
 			partition int32
@@ -33,7 +34,7 @@ func testProgress(t *testing.T, open opener) {
 			{3, 0, false},
 		}
 		for _, tt := range tests {
-			got, err := p.Inserted(ctx, st, tt.partition, tt.offset)
+			got, err := p.Inserted(ctx, st, Position{"labels", tt.partition, tt.offset})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,16 +44,50 @@ func testProgress(t *testing.T, open opener) {
 		}
 	}
 	// Done moves the mark without asking the table; Forget asks again.
-	first.Done(3, 5)
-	if got, _ := first.Inserted(ctx, st, 3, 5); !got {
+	first.Done(Position{"labels", 3, 5})
+	if got, _ := first.Inserted(ctx, st, Position{"labels", 3, 5}); !got {
 		t.Errorf("after Done(3, 5), offset 5 is not inserted")
 	}
-	first.Forget(3)
-	if got, _ := first.Inserted(ctx, st, 3, 5); got {
+	first.Forget("labels", 3)
+	if got, _ := first.Inserted(ctx, st, Position{"labels", 3, 5}); got {
 		t.Errorf("after Forget(3), offset 5 still counts as inserted; the table has nothing of partition 3")
 	}
-	first.Done(0, 2) // behind the mark: no change
-	if got, _ := first.Inserted(ctx, st, 0, 8); !got {
+	first.Done(Position{"labels", 0, 2}) // behind the mark: no change
+	if got, _ := first.Inserted(ctx, st, Position{"labels", 0, 8}); !got {
 		t.Errorf("Done behind the mark moved it back")
+	}
+	if got, _ := first.Inserted(ctx, st, Position{"other", 2, 100}); !got {
+		t.Errorf("the other topic's partition 2 has its own progress: offset 100 is held")
+	}
+}
+
+func TestPositionsToken(t *testing.T) {
+	a := []Position{{"driftline.raw.app", 0, 5}, {"driftline.raw.app", 1, 2}, {"driftline.raw.labels", 0, 9}}
+	for _, c := range []struct {
+		name  string
+		x, y  []Position
+		equal bool
+	}{
+		{"same positions", a, slices.Clone(a), true},
+		{"same positions in another order", a, []Position{a[2], a[0], a[1]}, true},
+		{"one offset more", a, append(slices.Clone(a), Position{"driftline.raw.app", 0, 6}), false},
+		{"one offset less", a, a[:2], false},
+		{"another partition", a, []Position{{"driftline.raw.app", 2, 5}, a[1], a[2]}, false},
+		{"another topic", a, []Position{{"driftline.raw.other", 0, 5}, a[1], a[2]}, false},
+	} {
+		tx, ty := PositionsToken("p", c.x), PositionsToken("p", c.y)
+		if (tx == ty) != c.equal {
+			t.Errorf("%s: tokens %q and %q, want equal = %v", c.name, tx, ty, c.equal)
+		}
+	}
+	if a[0].Offset != 5 || a[2].Topic != "driftline.raw.labels" {
+		t.Errorf("PositionsToken reordered its argument: %v", a)
+	}
+	many := make([]Position, 50000)
+	for i := range many {
+		many[i] = Position{"driftline.raw.app", int32(i % 12), int64(i)}
+	}
+	if tok := PositionsToken("p", many); len(tok) != len(PositionsToken("p", a)) || len(tok) > 100 {
+		t.Errorf("token of 50,000 rows is %d bytes; it must stay short", len(tok))
 	}
 }

@@ -179,7 +179,14 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 				delete(ps.handed, k)
 			}
 		}
-		if ps.announce || ps.watermark.After(ps.reported) && (closed || now.Sub(ps.reportAt) >= time.Second) {
+		// A heartbeat goes out when the watermark moved (at most once a
+		// second unless a window closed), and again every HeartbeatEvery
+		// when it did not: level 2 commits past heartbeats, so an instance
+		// that takes a partials partition over learns the watermark of a
+		// partition whose input has ended only from a repeated one.
+		changed := ps.watermark.After(ps.reported) && (closed || now.Sub(ps.reportAt) >= time.Second)
+		repeat := !ps.reportAt.IsZero() && now.Sub(ps.reportAt) >= HeartbeatEvery
+		if ps.announce || changed || repeat {
 			ps.reported, ps.reportAt, ps.announce = ps.watermark, now, false
 			hbs = append(hbs, Heartbeat{Partition: p, Watermark: ps.watermark, Idle: ps.idle})
 		}

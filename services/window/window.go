@@ -59,6 +59,9 @@ const (
 	DefaultOutOfOrderness = 30 * time.Second
 	DefaultRetain         = time.Hour
 	DefaultIdleTimeout    = 30 * time.Second
+	// HeartbeatEvery is how often level 1 repeats a partition's heartbeat
+	// when its watermark has not moved.
+	HeartbeatEvery = 5 * time.Second
 )
 
 func (c Config) withDefaults() Config {

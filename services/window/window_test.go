@@ -462,3 +462,33 @@ func TestLevel2KeepsThePartialWithMostEvents(t *testing.T) {
 		})
 	}
 }
+
+// Level 2 commits past heartbeats, so an instance taking a partials
+// partition over would never hear from a partition whose input has ended:
+// level 1 repeats an unchanged heartbeat every HeartbeatEvery, and only then.
+func TestLevel1RepeatsUnchangedHeartbeat(t *testing.T) {
+	l := NewLevel1(cfg(), func(Key) *counter { return &counter{} })
+	now := time.Now()
+	l.Add(0, 0, Key{ModelID: "m"}, t0.Add(30*time.Second), now)
+	if _, hbs := l.Flush(now); len(hbs) != 1 {
+		t.Fatalf("first flush: heartbeats %+v, want one", hbs)
+	}
+	for _, tc := range []struct {
+		after time.Duration
+		want  int
+	}{
+		{time.Second, 0},
+		{HeartbeatEvery - time.Millisecond, 0},
+		{HeartbeatEvery, 1},
+		{HeartbeatEvery + time.Second, 0}, // counted from the repeat
+		{2 * HeartbeatEvery, 1},
+	} {
+		_, hbs := l.Flush(now.Add(tc.after))
+		if len(hbs) != tc.want {
+			t.Fatalf("%s after the first: %d heartbeats, want %d", tc.after, len(hbs), tc.want)
+		}
+		if tc.want == 1 && !hbs[0].Watermark.Equal(t0.Add(25*time.Second)) {
+			t.Errorf("repeated heartbeat %+v, want the unchanged watermark", hbs[0])
+		}
+	}
+}

@@ -61,13 +61,18 @@ func (l *Level1[A]) Handle(ctx context.Context, fs kgo.Fetches) error {
 	var err error
 	fs.EachPartition(func(p kgo.FetchTopicPartition) {
 		for _, r := range p.Records {
-			if err == nil {
+			if err == nil && !r.Attrs.IsControl() {
 				err = l.Router.Route(r, l.Engine, now)
 			}
 		}
 		if n := len(p.Records); n > 0 {
 			// A partition is idle only when every topic read with it
 			// (inferences and labels share partition numbers) is caught up.
+			// The last record is compared with the high watermark, so the
+			// client must keep control records (ConsumerOptions): a
+			// transaction's commit marker takes an offset, and without it a
+			// caught-up partition of transactional input would look behind
+			// forever and never go idle.
 			topics := l.lag[p.Partition]
 			if topics == nil {
 				topics = make(map[string]bool)
@@ -83,6 +88,10 @@ func (l *Level1[A]) Handle(ctx context.Context, fs kgo.Fetches) error {
 	})
 	return err
 }
+
+// ConsumerOptions are the options level 1's consumer needs besides the
+// group's.
+func ConsumerOptions() []kgo.Opt { return []kgo.Opt{kgo.KeepControlRecords()} }
 
 // Flush publishes finished partials and heartbeats and returns what may be
 // committed. The router writes what it buffered first: a partial tells level

@@ -97,7 +97,7 @@ func runLevels[A aggregate.Accumulator](ctx context.Context, c Config, d Deps, n
 		Topics: t, OnMetrics: d.OnMetrics}
 	return group(ctx,
 		func(ctx context.Context) error {
-			return c.runLoop(ctx, d, name+"-l1", name+"-l1", l1, topics, extra...)
+			return c.runLoop(ctx, d, name+"-l1", name+"-l1", l1, topics, append(aggregate.ConsumerOptions(), extra...)...)
 		},
 		func(ctx context.Context) error {
 			return c.runLoop(ctx, d, name+"-l2", name+"-l2", l2, []string{t.Partials()})

@@ -148,6 +148,7 @@ func roundTripCases() []rtCase {
 				Categories: map[string]int64{"DE": 600, "FR": 500}, Other: 134},
 		},
 		Family: FamilyDrift, Counters: map[string]float64{"events": 1234, "latency_ms_sum": 15_000.25},
+		FirstOffset: 1 << 33, LastOffset: 1<<33 + 5000,
 	}
 	heartbeat := &WindowPartial{SourceTopic: "driftline.inferences", SourcePartition: 3, PartitionCount: 12, Watermark: t1, Idle: true}
 	// Non-nullable maps decode non-nil, so a nil Counters comes back empty.

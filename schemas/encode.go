@@ -422,6 +422,8 @@ func (v *WindowPartial) write(e *encoder) {
 	e.str(v.Family)
 	e.mapDouble(v.Counters)
 	e.boolean(v.Idle)
+	e.long(v.FirstOffset)
+	e.long(v.LastOffset)
 }
 
 func (v *MetricWindow) write(e *encoder) {

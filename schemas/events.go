@@ -125,6 +125,13 @@ type WindowPartial struct {
 	// Idle marks a heartbeat of a partition with nothing left to read: it
 	// handed over its open windows and must not hold other partitions back.
 	Idle bool
+	// FirstOffset and LastOffset are the source offsets of the oldest and
+	// newest record in the partial, -1 when unknown (partials written before
+	// the fields existed decode so). Level 2 keeps a source partition's
+	// partials of one window side by side when their ranges are disjoint:
+	// the later events of a window a restarted level 1 no longer holds.
+	FirstOffset int64
+	LastOffset  int64
 }
 
 // FeatureSketch is the mergeable state of one feature in one window.

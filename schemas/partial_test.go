@@ -54,3 +54,42 @@ func TestWindowPartialQuantileSketch(t *testing.T) {
 		}
 	}
 }
+
+// A WindowPartial written before first_offset and last_offset existed (the
+// historic schema avro/history/window_partial.v2.avsc) decodes with both
+// at -1, unknown, which level 2 treats as it did before the fields; one
+// written now carries the range through both framings.
+func TestWindowPartialOffsets(t *testing.T) {
+	v2 := readSchema(t, "avro/history/window_partial.v2.avsc")
+	native := map[string]any{
+		"model_id": "m", "model_version": "1", "variant": "production", "segment": "",
+		"window_start": t0, "window_end": t1, "source_topic": "driftline.inferences",
+		"source_partition": int32(2), "partition_count": int32(4), "watermark": t1,
+		"revision": int32(1), "late_events": int64(1), "count": int64(3), "reference_id": "r",
+		"features": []any{}, "family": "drift", "counters": map[string]any{"events": 3.0}, "idle": false,
+	}
+	var old WindowPartial
+	if err := Unmarshal(singleObject(t, v2, writeAs(t, v2, native)), &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.FirstOffset != -1 || old.LastOffset != -1 || old.Count != 3 || old.Revision != 1 {
+		t.Fatalf("old partial decoded with offsets [%d, %d], count %d, revision %d; want [-1, -1], 3, 1",
+			old.FirstOffset, old.LastOffset, old.Count, old.Revision)
+	}
+
+	cur := old
+	cur.FirstOffset, cur.LastOffset = 0, 1<<40
+	for _, marshal := range []func(any) ([]byte, error){Marshal, func(v any) ([]byte, error) { return MarshalConfluent(v, fuzzIDs["WindowPartial"]) }} {
+		b, err := marshal(&cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got WindowPartial
+		if err := fuzzDecoder(t).Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.FirstOffset != cur.FirstOffset || got.LastOffset != cur.LastOffset {
+			t.Errorf("offsets [%d, %d], want [%d, %d]", got.FirstOffset, got.LastOffset, cur.FirstOffset, cur.LastOffset)
+		}
+	}
+}

@@ -495,6 +495,8 @@ func (p *WindowPartial) read(x *rd) {
 	p.Family = read(x, "family", toString)
 	p.Counters = read(x, "counters", toMapDouble)
 	p.Idle = read(x, "idle", toBool)
+	p.FirstOffset = read(x, "first_offset", toLong)
+	p.LastOffset = read(x, "last_offset", toLong)
 }
 
 func (s *FeatureSketch) read(x *rd) {

@@ -131,14 +131,19 @@ func (l *Level1[A]) Flush(ctx context.Context, now time.Time) (stream.Offsets, e
 		return nil, fmt.Errorf("publish partials: %w", err)
 	}
 	// Only the source topic's records sit in windows; the router says how
-	// far every consumed topic is safe (for the source topic the earlier of
-	// the two wins).
+	// far every consumed topic is safe. For the source topic the engine
+	// takes the router's hold into account: cut there alone, the commit
+	// could fall inside a handed-over window's records, and the engine
+	// must know where a restart may read from (see window.Level1.Committable).
 	for _, p := range l.Engine.Partitions() {
-		o := l.Engine.Committable(p)
-		if h, held := offs[l.Source][p]; held && h < o {
-			o = h
+		hold := int64(-1)
+		if h, held := offs[l.Source][p]; held {
+			if h < 0 {
+				continue // the router holds all of it
+			}
+			hold = h
 		}
-		if o >= 0 {
+		if o := l.Engine.CommittableBefore(p, hold); o >= 0 {
 			offs.Set(l.Source, p, o)
 		}
 	}

@@ -19,14 +19,22 @@ type partition[A any] struct {
 	watermark time.Time
 	lastSeen  time.Time // processing time of the last record
 	next      int64     // offset after the last record seen
-	open      map[Key]*slot[A]
-	handed    map[Key]*slot[A] // handed over, kept for revisions until Retain
-	late      int64            // events too late even for a revision
-	reported  time.Time        // watermark in the last heartbeat
-	reportAt  time.Time        // processing time of the last heartbeat
-	lagging   bool             // records are known to wait unread
-	idle      bool             // caught up and quiet for the idle timeout
-	announce  bool             // the idle state changed since the last heartbeat
+	// restart is the highest offset Committable returned: a restart may
+	// read from it (or from a lower one returned before, should the
+	// commits since have failed). A handed-over window never grows across
+	// it; see Add.
+	restart int64
+	open    map[Key]*slot[A]
+	handed  map[Key]*slot[A] // handed over, kept for revisions until Retain
+	// owed holds segments split off handed windows (see Add) whose last
+	// revision is still to be emitted.
+	owed     []keyed[A]
+	late     int64     // events too late even for a revision
+	reported time.Time // watermark in the last heartbeat
+	reportAt time.Time // processing time of the last heartbeat
+	lagging  bool      // records are known to wait unread
+	idle     bool      // caught up and quiet for the idle timeout
+	announce bool      // the idle state changed since the last heartbeat
 }
 
 type slot[A any] struct {
@@ -39,14 +47,23 @@ type slot[A any] struct {
 	emitted   bool
 }
 
-// Partial is a window one partition hands over to level 2.
+type keyed[A any] struct {
+	key Key
+	s   *slot[A]
+}
+
+// Partial is a window one partition hands over to level 2: its records
+// from FirstOffset to LastOffset. A window may go out as several partials
+// of disjoint offset ranges (see Add); level 2 merges them all.
 type Partial[A any] struct {
-	Key        Key
-	Partition  int32
-	Acc        A
-	Revision   int32
-	LateEvents int64
-	Watermark  time.Time
+	Key         Key
+	Partition   int32
+	Acc         A
+	Revision    int32
+	LateEvents  int64
+	Watermark   time.Time
+	FirstOffset int64
+	LastOffset  int64
 }
 
 // Heartbeat reports a partition's watermark, and whether it is idle, to
@@ -65,7 +82,7 @@ func NewLevel1[A any](cfg Config, newAcc func(Key) A) *Level1[A] {
 func (l *Level1[A]) part(p int32) *partition[A] {
 	ps := l.parts[p]
 	if ps == nil {
-		ps = &partition[A]{open: make(map[Key]*slot[A]), handed: make(map[Key]*slot[A]), next: -1}
+		ps = &partition[A]{open: make(map[Key]*slot[A]), handed: make(map[Key]*slot[A]), next: -1, restart: -1}
 		l.parts[p] = ps
 	}
 	return ps
@@ -89,11 +106,30 @@ func (l *Level1[A]) Add(p int32, offset int64, k Key, t, now time.Time) (acc A, 
 		}
 	}
 	if s, open := ps.open[k]; open {
-		s.maxOffset = max(s.maxOffset, offset)
+		s.add(offset)
 		return s.acc, true
 	}
 	if s, handed := ps.handed[k]; handed {
-		s.maxOffset = max(s.maxOffset, offset)
+		// A late event for a window whose records all lie before a point
+		// a restart may read from starts a new segment of the window
+		// rather than extend the handed-over one across that point. Were
+		// it extended, its next revision would straddle the point, and
+		// after a restart from there the new instance's partials of the
+		// later records (this event and those still to come) would
+		// overlap it only in part: level 2 could neither add them to it
+		// (counting this event twice) nor put them in its place (losing
+		// the records before the point). As a segment of its own it is
+		// read again whole or not at all: level 2 keeps it beside the
+		// earlier one, their offset ranges being disjoint, and a new
+		// instance's partials of its records take its place.
+		if s.maxOffset < ps.restart && offset >= ps.restart {
+			if s.dirty {
+				ps.owed = append(ps.owed, keyed[A]{k, s})
+			}
+			s = &slot[A]{acc: l.newAcc(k), minOffset: offset, maxOffset: offset}
+			ps.handed[k] = s
+		}
+		s.add(offset)
 		s.late++
 		s.dirty = true
 		return s.acc, true
@@ -114,6 +150,15 @@ func (l *Level1[A]) Add(p int32, offset int64, k Key, t, now time.Time) (acc A, 
 	s := &slot[A]{acc: l.newAcc(k), minOffset: offset, maxOffset: offset}
 	ps.open[k] = s
 	return s.acc, true
+}
+
+// add widens the slot's offset range to offset. Records of one window
+// usually come in offset order, but a router may add a record under the
+// offset of an older one it waited for (shadow pairs a request under its
+// first record's).
+func (s *slot[A]) add(offset int64) {
+	s.minOffset = min(s.minOffset, offset)
+	s.maxOffset = max(s.maxOffset, offset)
 }
 
 func (ps *partition[A]) seen(now time.Time) {
@@ -157,20 +202,20 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 			delete(ps.open, k)
 			ps.handed[k] = s
 			s.emitted = true
-			out = append(out, Partial[A]{Key: k, Partition: p, Acc: s.acc, Revision: s.revision, LateEvents: s.late, Watermark: ps.watermark})
+			out = append(out, s.partial(k, p, ps.watermark))
 			closed = true
 		}
-		commit := l.Committable(p)
+		for _, o := range ps.owed {
+			out = append(out, o.s.revise(o.key, p, ps.watermark))
+			closed = true
+		}
+		ps.owed = nil
+		commit := l.committable(ps, -1)
 		for k, s := range ps.handed {
 			// A revision still owed is emitted before retention drops the
 			// window, or the late events in it would be lost.
 			if s.dirty {
-				s.dirty = false
-				if s.emitted {
-					s.revision++
-				}
-				s.emitted = true
-				out = append(out, Partial[A]{Key: k, Partition: p, Acc: s.acc, Revision: s.revision, LateEvents: s.late, Watermark: ps.watermark})
+				out = append(out, s.revise(k, p, ps.watermark))
 				closed = true
 			}
 			// Kept past retention while a restart from the committed offset
@@ -194,6 +239,22 @@ func (l *Level1[A]) Flush(now time.Time) ([]Partial[A], []Heartbeat) {
 	return out, hbs
 }
 
+func (s *slot[A]) partial(k Key, p int32, wm time.Time) Partial[A] {
+	return Partial[A]{Key: k, Partition: p, Acc: s.acc, Revision: s.revision, LateEvents: s.late, Watermark: wm,
+		FirstOffset: s.minOffset, LastOffset: s.maxOffset}
+}
+
+// revise returns the next revision of a slot changed since it was handed
+// over (its first, if it was created handed over).
+func (s *slot[A]) revise(k Key, p int32, wm time.Time) Partial[A] {
+	s.dirty = false
+	if s.emitted {
+		s.revision++
+	}
+	s.emitted = true
+	return s.partial(k, p, wm)
+}
+
 // Lagging tells whether partition p has records not read yet (from the
 // fetch's high watermark). A lagging partition never advances by the clock.
 func (l *Level1[A]) Lagging(p int32, lagging bool) {
@@ -205,15 +266,40 @@ func (l *Level1[A]) Lagging(p int32, lagging bool) {
 // and before every record of a handed-over window that has records on both
 // sides of that point. A restart reads from the committed offset with no
 // memory of what was handed over, so a window read again only from the
-// middle would go out as a partial of its later records alone and replace
-// the whole one at level 2; read from its first record, it goes out whole
-// again. -1 means nothing was seen yet.
+// middle would go out as a partial of its later records alone, which level
+// 2 can neither merge with the whole one nor put in its place; read from
+// its first record, it goes out whole again. -1 means nothing was seen yet.
+//
+// The offset returned is remembered as one a restart may read from: a late
+// event after it for a window handed over before it starts a new segment
+// of that window (see Add), so that no partial ever straddles a point a
+// restart may read from. Nor does the value go back (unless a hold does),
+// though late events keep coming for windows before it: every open window
+// and every segment lies wholly on one side of it.
 func (l *Level1[A]) Committable(p int32) int64 {
+	return l.CommittableBefore(p, -1)
+}
+
+// CommittableBefore is Committable for a partition on which something else
+// also holds the commit back, at hold (ignored if negative): a router's
+// records not yet durable, say. Cut at the hold alone, the commit could
+// fall inside a handed-over window's records and a restart would read it
+// from its middle; it goes back to the window's first record instead.
+func (l *Level1[A]) CommittableBefore(p int32, hold int64) int64 {
 	ps := l.parts[p]
 	if ps == nil {
 		return -1
 	}
+	c := l.committable(ps, hold)
+	ps.restart = max(ps.restart, c)
+	return c
+}
+
+func (l *Level1[A]) committable(ps *partition[A], hold int64) int64 {
 	min := ps.next
+	if hold >= 0 && hold < min {
+		min = hold
+	}
 	for _, s := range ps.open {
 		if s.minOffset < min {
 			min = s.minOffset
@@ -224,6 +310,11 @@ func (l *Level1[A]) Committable(p int32) int64 {
 		for _, s := range ps.handed {
 			if s.minOffset < min && s.maxOffset >= min {
 				min, moved = s.minOffset, true
+			}
+		}
+		for _, o := range ps.owed {
+			if o.s.minOffset < min && o.s.maxOffset >= min {
+				min, moved = o.s.minOffset, true
 			}
 		}
 	}
@@ -283,6 +374,7 @@ func (p Partial[A]) Envelope(topic string, partitions int32) schemas.WindowParti
 		WindowStart: p.Key.Start, WindowEnd: p.Key.End,
 		SourceTopic: topic, SourcePartition: p.Partition, PartitionCount: partitions,
 		Watermark: p.Watermark, Revision: p.Revision, LateEvents: p.LateEvents,
+		FirstOffset: p.FirstOffset, LastOffset: p.LastOffset,
 	}
 }
 
@@ -291,5 +383,5 @@ func (p Partial[A]) Envelope(topic string, partitions int32) schemas.WindowParti
 // (the labeler's lags by the label horizon), so a heartbeat names its family.
 func (h Heartbeat) Envelope(family, topic string, partitions int32) schemas.WindowPartial {
 	return schemas.WindowPartial{Family: family, SourceTopic: topic, SourcePartition: h.Partition, PartitionCount: partitions,
-		Watermark: h.Watermark, Idle: h.Idle}
+		Watermark: h.Watermark, Idle: h.Idle, FirstOffset: -1, LastOffset: -1}
 }

@@ -6,9 +6,12 @@
 // the partition's watermark passes its end plus the allowed lateness. Level 2
 // merges the handed-over partials of all source partitions and finishes a
 // window once every partition's watermark has passed it. Splitting the work
-// this way lets one hot model scale past one partition, and because level 2
-// keeps only the latest partial per (window, source partition), a replay
-// after a crash recomputes the same partials and never double-counts.
+// this way lets one hot model scale past one partition. Every partial names
+// the source offsets of its records, and level 2 keeps per (window, source
+// partition) the latest partial of each disjoint offset range: a replay
+// after a crash recomputes the same partials (or ones containing them) and
+// never double-counts, and a late event read by a level 1 restarted past
+// its window goes out as a partial of its own that is added, not lost.
 package window
 
 import (

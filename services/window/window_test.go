@@ -2,6 +2,7 @@ package window
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -45,11 +46,51 @@ func TestLevel1ClosesWindowWhenWatermarkPasses(t *testing.T) {
 	if got := l.Committable(0); got != 2 {
 		t.Errorf("committable = %d, want 2 (oldest record of the open window)", got)
 	}
-	// A late event for the handed-over window re-emits it as revision 1.
+	// A late event for the handed-over window, whose records all lie before
+	// the offset just found committable, goes out as a segment of its own:
+	// extended, the window would straddle a point a restart may read from.
 	add(4, 30*time.Second)
 	parts, _ = l.Flush(now)
-	if len(parts) != 1 || parts[0].Acc.n != 3 || parts[0].Revision != 1 || parts[0].LateEvents != 1 {
-		t.Fatalf("revision = %+v, want the first window again with 3 events, revision 1", parts)
+	if len(parts) != 1 || parts[0].Acc.n != 1 || parts[0].Revision != 0 || parts[0].LateEvents != 1 ||
+		parts[0].FirstOffset != 4 || parts[0].LastOffset != 4 {
+		t.Fatalf("late segment = %+v, want the first window's offset 4 alone, revision 0", parts)
+	}
+	// The next late event revises that segment: no commit lies between.
+	add(5, 40*time.Second)
+	parts, _ = l.Flush(now)
+	if len(parts) != 1 || parts[0].Acc.n != 2 || parts[0].Revision != 1 || parts[0].LateEvents != 2 ||
+		parts[0].FirstOffset != 4 || parts[0].LastOffset != 5 {
+		t.Fatalf("revision = %+v, want the segment again with offsets 4-5, revision 1", parts)
+	}
+	if got := l.Committable(0); got != 2 {
+		t.Errorf("committable = %d, want 2 (never back into the handed-over window)", got)
+	}
+}
+
+// Late events for a window handed over before any commit extend it: its
+// next revision holds every event, and its offset range grows.
+func TestLevel1RevisesWindowBeforeACommit(t *testing.T) {
+	l := NewLevel1(cfg(), func(Key) *counter { return &counter{} })
+	now := time.Now()
+	add := func(off int64, at time.Duration) {
+		if c, ok := l.Add(0, off, Key{ModelID: "m"}, t0.Add(at), now); ok {
+			c.n++
+		}
+	}
+	add(0, 10*time.Second)
+	add(1, 66*time.Second)
+	if parts, _ := l.Flush(now); len(parts) != 1 || parts[0].FirstOffset != 0 || parts[0].LastOffset != 0 {
+		t.Fatalf("partials = %+v, want the first window with offset 0", parts)
+	}
+	add(2, 30*time.Second)
+	parts, _ := l.Flush(now)
+	if len(parts) != 1 || parts[0].Acc.n != 2 || parts[0].Revision != 1 || parts[0].FirstOffset != 0 || parts[0].LastOffset != 2 {
+		t.Fatalf("revision = %+v, want the first window with 2 events, offsets 0-2, revision 1", parts)
+	}
+	// The window now straddles the open one's first record: the commit
+	// goes back to its first, so that a restart reads it whole.
+	if got := l.Committable(0); got != 0 {
+		t.Errorf("committable = %d, want 0", got)
 	}
 }
 
@@ -156,7 +197,12 @@ func TestLevel2IdlePartitions(t *testing.T) {
 }
 
 // Any partitioning and interleaving of the same events gives the same
-// finished windows.
+// finished windows, though both levels restart at random points (from the
+// last offset they found committable, or from an older one, as after a
+// failed commit) and late events, past the out-of-orderness but within
+// lateness plus retention, keep coming for windows handed over before the
+// restart point. The store's newest revision of a window never holds fewer
+// events than an older one.
 func TestLevel2SameResultForAnyPartitioning(t *testing.T) {
 	type ev struct {
 		at    time.Duration
@@ -168,7 +214,26 @@ func TestLevel2SameResultForAnyPartitioning(t *testing.T) {
 		evs = append(evs, ev{time.Duration(r.IntN(600)) * time.Second, []string{"a", "b"}[r.IntN(2)]})
 	}
 	sort.Slice(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
-	run := func(parts int, seed uint64) map[Key]int {
+	// One event in 20 arrives 90 s to 5 min late: its window has been
+	// handed over, but it is within the 10 min of retention (cfg).
+	for i := 0; i < len(evs); i++ {
+		if r.IntN(20) != 0 {
+			continue
+		}
+		e := evs[i]
+		j := i
+		for j+1 < len(evs) && evs[j+1].at < e.at+90*time.Second+time.Duration(r.IntN(210))*time.Second {
+			j++
+		}
+		copy(evs[i:j], evs[i+1:j+1])
+		evs[j] = e
+	}
+	type final struct {
+		n   int
+		rev int32
+	}
+	var crashed, segmented int // over all runs, for the test's own coverage
+	run := func(parts int, seed uint64, restarts bool) map[Key]int {
 		r := rand.New(rand.NewPCG(seed, 3))
 		l1 := NewLevel1(cfg(), func(Key) *counter { return &counter{} })
 		l2 := NewLevel2("drift", cfg())
@@ -179,63 +244,117 @@ func TestLevel2SameResultForAnyPartitioning(t *testing.T) {
 		}
 		for _, es := range byPart { // bounded disorder within a partition
 			for i := range es {
-				if j := i + r.IntN(3); j < len(es) && es[j].at-es[i].at < 5*time.Second {
+				if j := i + r.IntN(3); j < len(es) && es[j].at-es[i].at < 5*time.Second && es[j].at-es[i].at > -5*time.Second {
 					es[i], es[j] = es[j], es[i]
 				}
 			}
 		}
 		now := time.Now()
-		offset := int64(0)
-		out := map[Key]int{}
+		var log []schemas.WindowPartial   // the partials topic
+		read, committed2 := 0, int64(0)   // level 2's position and commit in it
+		out := map[Key]final{}            // the store: the newest revision of each window
+		committed := make([]int64, parts) // per partition, where a restart reads from
 		collect := func() {
 			ps, hbs := l1.Flush(now)
 			for _, p := range ps {
 				wp := p.Envelope("in", int32(parts))
+				wp.Count = int64(p.Acc.n)
 				wp.Counters = map[string]float64{"n": float64(p.Acc.n)}
-				offset++
-				l2.Add(0, offset, wp, now)
+				log = append(log, wp)
 			}
 			for _, h := range hbs {
-				offset++
-				l2.Add(0, offset, h.Envelope("drift", "in", int32(parts)), now)
+				log = append(log, h.Envelope("drift", "in", int32(parts)))
+			}
+			if restarts && r.IntN(20) == 0 {
+				// Level 2 crashes (or the partials partition moves): its
+				// successor reads from the committed offset with no
+				// memory of the windows it finished.
+				l2, read = NewLevel2("drift", cfg()), int(committed2)
+				crashed++
+			}
+			for ; read < len(log); read++ {
+				l2.Add(0, int64(read), log[read], now)
 			}
 			for _, f := range l2.Ready(now) {
 				n := 0
+				seen := map[int32]bool{}
 				for _, p := range f.Partials {
 					n += int(p.Counters["n"])
+					if seen[p.SourcePartition] && restarts {
+						segmented++
+					}
+					seen[p.SourcePartition] = true
 				}
-				out[f.Key] = n
+				// The store keeps the newest revision, the later of
+				// equals. A window read again by a restarted level 2
+				// goes out again under the same revisions; a restarted
+				// level 1's first partials may hold fewer events than
+				// the old ones, and the window must not go out short
+				// meanwhile.
+				old, ok := out[f.Key]
+				if ok && f.Revision < old.rev {
+					continue
+				}
+				if ok && n < old.n {
+					t.Fatalf("window %v went out as revision %d with %d events after revision %d with %d", f.Key, f.Revision, n, old.rev, old.n)
+				}
+				out[f.Key] = final{n, f.Revision}
+			}
+			// The commits after the flush; one in four fails, and the
+			// next restart reads from the previous one.
+			if c := l2.Committable(0); c >= 0 && (!restarts || r.IntN(4) != 0) {
+				committed2 = c
+			}
+			for p := range parts {
+				if c := l1.Committable(int32(p)); c >= 0 && (!restarts || r.IntN(4) != 0) {
+					committed[p] = c
+				}
 			}
 		}
 		idx := make([]int, parts)
-		for done := 0; done < len(evs); {
+		left, crashes := len(evs), 0
+		for left > 0 {
 			p := r.IntN(parts)
+			if restarts && crashes < 10 && r.IntN(250) == 0 {
+				crashes++
+				crashed++
+				// The partition's instance crashes (or the partition moves):
+				// its successor reads from the committed offset with no
+				// memory of what was handed over.
+				l1.Revoke(int32(p))
+				left += idx[p] - int(committed[p])
+				idx[p] = int(committed[p])
+				continue
+			}
 			if idx[p] >= len(byPart[p]) {
 				continue
 			}
 			e := byPart[p][idx[p]]
-			idx[p]++
-			done++
 			if c, ok := l1.Add(int32(p), int64(idx[p]), Key{Family: "drift", ModelID: e.model}, t0.Add(e.at), now); ok {
 				c.n++
+			} else {
+				t.Fatalf("event %v of partition %d dropped as too late", e, p)
 			}
+			idx[p]++
+			left--
 			if r.IntN(50) == 0 {
 				collect()
 			}
 		}
 		// Close everything: every partition sees a far-future event.
 		for p := 0; p < parts; p++ {
-			l1.Add(int32(p), 1<<40, Key{Family: "drift", ModelID: "z"}, t0.Add(2*time.Hour), now)
+			l1.Add(int32(p), int64(len(byPart[p])), Key{Family: "drift", ModelID: "z"}, t0.Add(2*time.Hour), now)
 		}
 		collect()
-		for k := range out {
-			if k.ModelID == "z" {
-				delete(out, k)
+		res := map[Key]int{}
+		for k, f := range out {
+			if k.ModelID != "z" {
+				res[k] = f.n
 			}
 		}
-		return out
+		return res
 	}
-	want := run(1, 1)
+	want := run(1, 1, false)
 	total := 0
 	for _, n := range want {
 		total += n
@@ -243,19 +362,29 @@ func TestLevel2SameResultForAnyPartitioning(t *testing.T) {
 	if total != len(evs) || len(want) != 20 {
 		t.Fatalf("single partition: %d events in %d windows, want %d in 20", total, len(want), len(evs))
 	}
-	for _, parts := range []int{2, 3, 7} {
-		for seed := uint64(1); seed <= 3; seed++ {
-			got := run(parts, seed)
-			if len(got) != len(want) {
-				t.Fatalf("%d partitions seed %d: %d windows, want %d", parts, seed, len(got), len(want))
-			}
-			for k, n := range want {
-				if got[k] != n {
-					t.Errorf("%d partitions seed %d: window %v has %d events, want %d", parts, seed, k, got[k], n)
+	for _, parts := range []int{1, 2, 3, 7} {
+		for seed := uint64(1); seed <= 6; seed++ {
+			for _, restarts := range []bool{false, true} {
+				if parts == 1 && !restarts {
+					continue
+				}
+				got := run(parts, seed, restarts)
+				if len(got) != len(want) {
+					t.Fatalf("%d partitions seed %d restarts %v: %d windows, want %d", parts, seed, restarts, len(got), len(want))
+				}
+				for k, n := range want {
+					if got[k] != n {
+						t.Errorf("%d partitions seed %d restarts %v: window %s %s has %d events, want %d",
+							parts, seed, restarts, k.ModelID, k.Start.Format("15:04"), got[k], n)
+					}
 				}
 			}
 		}
 	}
+	if crashed < 50 || segmented < 50 {
+		t.Errorf("%d restarts, %d windows merged from several partials of one source partition: too few to cover late events after a restart", crashed, segmented)
+	}
+	t.Logf("%d restarts, %d windows merged from several partials of one source partition", crashed, segmented)
 }
 
 func TestLevel2WaitsForEveryPartition(t *testing.T) {
@@ -285,8 +414,10 @@ func TestLevel2WaitsForEveryPartition(t *testing.T) {
 	if fs := l2.Ready(now); len(fs) != 1 || len(fs[0].Partials) != 1 {
 		t.Fatalf("ready = %+v, want the window with partition 0's partial", fs)
 	}
-	if got := l2.Committable(0); got != 2 {
-		t.Errorf("committable after finishing = %d, want 2", got)
+	// Finished, the window is kept for late partials, and a restart must
+	// read it again whole.
+	if got := l2.Committable(0); got != 0 {
+		t.Errorf("committable after finishing = %d, want 0 (the window's first partial)", got)
 	}
 	// A newer revision from partition 0 re-finishes the window as revision 1;
 	// a replay of the older revision changes nothing.
@@ -299,60 +430,95 @@ func TestLevel2WaitsForEveryPartition(t *testing.T) {
 	if len(fs) != 1 || fs[0].Revision != 1 || fs[0].Partials[0].Count != 5 {
 		t.Fatalf("revision = %+v", fs)
 	}
+	// Past its retention, the window is dropped and no longer holds the
+	// commit back.
+	l2.Add(0, 4, schemas.WindowPartial{Family: "drift", SourcePartition: 0, PartitionCount: 2, Watermark: t0.Add(time.Hour)}, now)
+	l2.Add(0, 5, schemas.WindowPartial{Family: "drift", SourcePartition: 1, PartitionCount: 2, Watermark: t0.Add(time.Hour)}, now)
+	if fs := l2.Ready(now); len(fs) != 0 {
+		t.Fatalf("ready = %+v after retention", fs)
+	}
+	if got := l2.Committable(0); got != 6 {
+		t.Errorf("committable after retention = %d, want 6", got)
+	}
 }
 
 // A level 1 restarted from its committed offset, with no memory of what it
-// handed over, ends with the same windows at level 2 (the latest partial
-// per window, a newer revision replacing an older one) as one that never
+// handed over, ends with the same windows at level 2 as one that never
 // stopped: windows whose records interleave in offset order (events up to
-// the out-of-orderness apart) are read again whole, not from the middle.
+// the out-of-orderness apart) are read again whole, not from the middle,
+// and late events for windows handed over before the restart point go out
+// as partials of their own, which level 2 adds to the old ones.
 func TestLevel1RestartFromCommittedOffsetGivesSameWindows(t *testing.T) {
-	type rec struct{ at time.Duration }
 	rng := rand.New(rand.NewPCG(7, 7))
-	var recs []rec
-	// 25 minutes of events, against 10 minutes of retention. Not covered:
-	// an event later than the out-of-orderness that arrives after a restart
-	// for a window whose records all lie before the committed offset; the
-	// new instance's partial of it holds fewer events than the old one's and
-	// is ignored (see supersedes), so that event is missing from the window.
+	// 25 minutes of events, against 10 minutes of retention; one in 25
+	// comes 90 s to 5 min late.
+	var recs []time.Duration
 	for i := range 3000 {
 		at := time.Duration(i)*time.Second/2 + time.Duration(rng.Int64N(int64(4*time.Second)))
-		recs = append(recs, rec{at})
+		if rng.IntN(25) == 0 {
+			at -= 90*time.Second + time.Duration(rng.Int64N(int64(210*time.Second)))
+		}
+		recs = append(recs, at)
 	}
-	type final struct {
-		n   int
-		rev int32
+	recs = append(recs, 2*time.Hour) // closes every window before it
+	newL1 := func() *Level1[*counter] { return NewLevel1(cfg(), func(Key) *counter { return &counter{} }) }
+	type run struct {
+		l2      *Level2
+		poff    int64
+		commit  int64 // the last offset level 1 found committable
+		windows map[time.Time]int64
 	}
-	run := func(l *Level1[*counter], from, to int, got map[time.Time]final) {
+	// feed reads records [from, to) into l, flushing and committing every
+	// 20 records as a consumer loop does after each poll.
+	feed := func(r *run, l *Level1[*counter], from, to int) {
 		now := time.Now()
 		for off := from; off < to; off++ {
-			if c, ok := l.Add(0, int64(off), Key{ModelID: "m"}, t0.Add(recs[off].at), now); ok {
+			if c, ok := l.Add(0, int64(off), Key{Family: "drift", ModelID: "m"}, t0.Add(recs[off]), now); ok {
 				c.n++
 			}
-			parts, _ := l.Flush(now)
-			for _, p := range parts {
-				// Level 2's rule (supersedes): more events, or as many
-				// and a revision at least as new.
-				if old, ok := got[p.Key.Start]; ok && (p.Acc.n < old.n || p.Acc.n == old.n && p.Revision < old.rev) {
-					continue
-				}
-				got[p.Key.Start] = final{p.Acc.n, p.Revision}
+			if off%20 != 19 && off != to-1 {
+				continue
 			}
+			parts, hbs := l.Flush(now)
+			for _, p := range parts {
+				wp := p.Envelope("in", 1)
+				wp.Count = int64(p.Acc.n)
+				r.l2.Add(0, r.poff, wp, now)
+				r.poff++
+			}
+			for _, h := range hbs {
+				r.l2.Add(0, r.poff, h.Envelope("drift", "in", 1), now)
+				r.poff++
+			}
+			for _, f := range r.l2.Ready(now) {
+				var n int64
+				for _, p := range f.Partials {
+					n += p.Count
+				}
+				r.windows[f.Key.Start] = n
+			}
+			r.commit = l.Committable(0)
 		}
 	}
-	newL1 := func() *Level1[*counter] { return NewLevel1(cfg(), func(Key) *counter { return &counter{} }) }
-	want := map[time.Time]final{}
-	run(newL1(), 0, len(recs), want)
+	newRun := func() *run { return &run{l2: NewLevel2("drift", cfg()), windows: map[time.Time]int64{}} }
+	want := newRun()
+	feed(want, newL1(), 0, len(recs))
+	var total int64
+	for _, n := range want.windows {
+		total += n
+	}
+	if total != int64(len(recs)-1) {
+		t.Fatalf("the uninterrupted run counted %d events, want %d", total, len(recs)-1)
+	}
 	for crash := 1; crash < len(recs); crash += 37 {
-		got := map[time.Time]final{}
-		l := newL1()
-		run(l, 0, crash, got)
-		from := int(l.Committable(0))
-		run(newL1(), from, len(recs), got)
-		for k, w := range want {
-			if g := got[k]; g.n != w.n {
+		got := newRun()
+		feed(got, newL1(), 0, crash)
+		from := int(got.commit)
+		feed(got, newL1(), from, len(recs))
+		for k, w := range want.windows {
+			if g := got.windows[k]; g != w {
 				t.Fatalf("crash after %d records, restart from %d: window %s has %d events, want %d",
-					crash, from, k.Format("15:04:05"), g.n, w.n)
+					crash, from, k.Format("15:04:05"), g, w)
 			}
 		}
 	}
@@ -428,36 +594,146 @@ func TestLevel2RestartFromCommittedOffsetGivesSameWindows(t *testing.T) {
 	}
 }
 
-// Level 2 keeps, per source partition, the partial with the most events,
-// the newer revision among equals: a level 1 restarted before a window
-// re-reads all of it and numbers its revisions from 0 again, so revision
-// alone would keep the older, smaller partial; a partial of fewer events
-// (the later part of a window) never replaces a whole one.
-func TestLevel2KeepsThePartialWithMostEvents(t *testing.T) {
+// Level 2 keeps, per source partition, the partials of disjoint offset
+// ranges side by side, and a partial overlapping kept ones takes their
+// place, merging from the old ones while they hold more events (a level 1
+// restarted before them reads their records again). Partials without
+// offsets (-1, from writers before them) follow the rule from before:
+// the partial with the most events, the newer revision among equals,
+// since a level 1 restarted before a window re-reads all of it and
+// numbers its revisions from 0 again.
+func TestLevel2KeepsPartialsOfDisjointOffsets(t *testing.T) {
 	now := time.Now()
-	part := func(count int64, rev int32) schemas.WindowPartial {
-		return schemas.WindowPartial{Family: "drift", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
-			SourcePartition: 0, PartitionCount: 1, Watermark: t0.Add(2 * time.Minute), Count: count, Revision: rev}
+	type part struct {
+		first, last int64
+		count       int64
+		rev         int32
 	}
+	ps := func(ps ...part) []part { return ps }
 	for _, tt := range []struct {
-		name  string
-		seq   []schemas.WindowPartial
-		count int64
+		name string
+		seq  []part
+		want []part // merged, by first offset
 	}{
-		{"a newer revision", []schemas.WindowPartial{part(10, 0), part(12, 1)}, 12},
-		{"a replay of an older revision", []schemas.WindowPartial{part(10, 0), part(12, 1), part(10, 0)}, 12},
-		{"a restarted level 1's revision 0 with more events", []schemas.WindowPartial{part(10, 0), part(12, 2), part(13, 0)}, 13},
-		{"the later part of a window", []schemas.WindowPartial{part(10, 1), part(4, 0)}, 10},
-		{"as many events, a newer revision", []schemas.WindowPartial{part(10, 0), part(10, 1)}, 10},
+		// Without offsets.
+		{"a newer revision", ps(part{-1, -1, 10, 0}, part{-1, -1, 12, 1}), ps(part{-1, -1, 12, 1})},
+		{"a replay of an older revision", ps(part{-1, -1, 10, 0}, part{-1, -1, 12, 1}, part{-1, -1, 10, 0}), ps(part{-1, -1, 12, 1})},
+		{"a restarted level 1's revision 0 with more events", ps(part{-1, -1, 10, 0}, part{-1, -1, 12, 2}, part{-1, -1, 13, 0}), ps(part{-1, -1, 13, 0})},
+		{"the later part of a window", ps(part{-1, -1, 10, 1}, part{-1, -1, 4, 0}), ps(part{-1, -1, 10, 1})},
+		{"as many events, a newer revision", ps(part{-1, -1, 10, 0}, part{-1, -1, 10, 1}), ps(part{-1, -1, 10, 1})},
+		{"an old writer's, then a new writer's with fewer events", ps(part{-1, -1, 40, 0}, part{200, 200, 1, 0}), ps(part{-1, -1, 40, 0})},
+		{"an old writer's, then a new writer's with more", ps(part{-1, -1, 40, 0}, part{10, 60, 41, 1}), ps(part{10, 60, 41, 1})},
+		// With offsets.
+		{"a newer revision of the same records and more", ps(part{10, 50, 40, 0}, part{10, 60, 41, 1}), ps(part{10, 60, 41, 1})},
+		{"a late event after a restart", ps(part{10, 50, 40, 2}, part{200, 200, 1, 0}), ps(part{10, 50, 40, 2}, part{200, 200, 1, 0})},
+		{"its next revision", ps(part{10, 50, 40, 2}, part{200, 200, 1, 0}, part{200, 210, 2, 1}),
+			ps(part{10, 50, 40, 2}, part{200, 210, 2, 1})},
+		{"a restart before both", ps(part{10, 50, 40, 2}, part{200, 200, 1, 0}, part{10, 200, 41, 0}), ps(part{10, 200, 41, 0})},
+		{"a replay of an older revision, merged from the newer", ps(part{10, 50, 40, 0}, part{10, 60, 41, 1}, part{10, 50, 40, 0}),
+			ps(part{10, 60, 41, 1})},
+		{"a restarted level 1 catching up", ps(part{10, 60, 41, 1}, part{10, 40, 30, 0}, part{10, 60, 41, 1}), ps(part{10, 60, 41, 1})},
+		// The old instance's window 10-60 held 30 events up to 40 and 11
+		// from 55; the new one cut it at 50 and has two more events.
+		{"a restarted level 1 cutting elsewhere", ps(part{10, 60, 41, 1}, part{10, 40, 30, 0}, part{55, 70, 13, 0}),
+			ps(part{10, 40, 30, 0}, part{55, 70, 13, 0})},
+		{"a restarted level 1 cutting elsewhere, not caught up", ps(part{10, 60, 41, 1}, part{10, 40, 30, 0}, part{55, 58, 5, 0}),
+			ps(part{10, 60, 41, 1})},
+		// Not spanning the old partial, more events do not replace it.
+		{"a partial overlapping in part", ps(part{10, 60, 41, 1}, part{55, 80, 50, 0}), ps(part{10, 60, 41, 1})},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l2 := NewLevel2("drift", cfg())
 			for i, p := range tt.seq {
-				l2.Add(0, int64(i), p, now)
+				l2.Add(0, int64(i), schemas.WindowPartial{Family: "drift", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
+					SourcePartition: 0, PartitionCount: 1, Watermark: t0.Add(2 * time.Minute), Count: p.count, Revision: p.rev,
+					FirstOffset: p.first, LastOffset: p.last}, now)
 			}
 			fs := l2.Ready(now)
-			if len(fs) != 1 || len(fs[0].Partials) != 1 || fs[0].Partials[0].Count != tt.count {
-				t.Fatalf("ready = %+v, want the window with the partial of %d events", fs, tt.count)
+			if len(fs) != 1 {
+				t.Fatalf("ready = %+v, want the window", fs)
+			}
+			var got []part
+			for _, p := range fs[0].Partials {
+				got = append(got, part{p.FirstOffset, p.LastOffset, p.Count, p.Revision})
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("merged from %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// The late-event gap: level 1 hands a window over and commits past all of
+// its records; it restarts, and a late event for the window follows. The
+// new instance has no state for it and hands over a partial of that event
+// alone. Level 2 must add it to the whole partial, not keep either one.
+func TestLateEventAfterRestartIsCounted(t *testing.T) {
+	now := time.Now()
+	var l2 *Level2
+	var poff int64
+	var got map[Key]int64
+	publish := func(l *Level1[*counter]) {
+		parts, hbs := l.Flush(now)
+		for _, p := range parts {
+			wp := p.Envelope("in", 1)
+			wp.Count = int64(p.Acc.n)
+			l2.Add(0, poff, wp, now)
+			poff++
+		}
+		for _, h := range hbs {
+			l2.Add(0, poff, h.Envelope("drift", "in", 1), now)
+			poff++
+		}
+		for _, f := range l2.Ready(now) {
+			var n int64
+			for _, p := range f.Partials {
+				n += p.Count
+			}
+			got[f.Key] = n
+		}
+	}
+	add := func(l *Level1[*counter], off int64, at time.Duration) {
+		if c, ok := l.Add(0, off, Key{Family: "drift", ModelID: "m"}, t0.Add(at), now); ok {
+			c.n++
+		}
+	}
+	w := Key{Family: "drift", ModelID: "m", Start: t0, End: t0.Add(time.Minute)}
+	for _, tt := range []struct {
+		name string
+		late []time.Duration // late events for w after the restart
+		want int64
+	}{
+		{"one late event", []time.Duration{40 * time.Second}, 4},
+		{"two late events", []time.Duration{40 * time.Second, 50 * time.Second}, 5},
+		{"none", nil, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l2, poff, got = NewLevel2("drift", cfg()), 0, map[Key]int64{}
+			a := NewLevel1(cfg(), func(Key) *counter { return &counter{} })
+			add(a, 0, 10*time.Second)
+			add(a, 1, 20*time.Second)
+			add(a, 2, 30*time.Second)
+			add(a, 3, 70*time.Second) // the watermark passes w
+			publish(a)
+			if got[w] != 3 {
+				t.Fatalf("before the restart: %d events, want 3", got[w])
+			}
+			from := a.Committable(0)
+			if from != 3 {
+				t.Fatalf("committable = %d, want 3 (after all of w)", from)
+			}
+			b := NewLevel1(cfg(), func(Key) *counter { return &counter{} })
+			add(b, 3, 70*time.Second)
+			off := int64(4)
+			for _, at := range tt.late {
+				add(b, off, at)
+				off++
+				publish(b)
+			}
+			add(b, off, 130*time.Second)
+			publish(b)
+			if got[w] != tt.want {
+				t.Errorf("after the restart: %d events, want %d", got[w], tt.want)
 			}
 		})
 	}

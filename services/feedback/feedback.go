@@ -51,12 +51,16 @@ type Router struct {
 	done                        stream.Offsets
 	maxPred                     map[int32]time.Time
 	maxLabel                    map[int32]time.Time
+	// The offsets of the records that set maxPred and maxLabel: commits stop
+	// there (see Flush).
+	maxPredAt, maxLabelAt map[int32]int64
 }
 
 func (r *Router) init() {
 	if r.pending == nil {
 		r.pending, r.done = map[string]map[int32][2]int64{}, stream.Offsets{}
 		r.maxPred, r.maxLabel = map[int32]time.Time{}, map[int32]time.Time{}
+		r.maxPredAt, r.maxLabelAt = map[int32]int64{}, map[int32]int64{}
 	}
 	if r.Horizon <= 0 {
 		r.Horizon = DefaultHorizon
@@ -79,7 +83,7 @@ func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time)
 			a.predictions++
 		}
 		if e.EventTime.After(r.maxPred[rec.Partition]) {
-			r.maxPred[rec.Partition] = e.EventTime
+			r.maxPred[rec.Partition], r.maxPredAt[rec.Partition] = e.EventTime, rec.Offset
 		}
 	case r.Topics.Labels():
 		var l schemas.LabelEvent
@@ -89,7 +93,7 @@ func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time)
 		r.labels = append(r.labels, withSource(LabelRow(&l), rec))
 		r.labelAt = append(r.labelAt, positionOf(rec))
 		if l.LabelTime.After(r.maxLabel[rec.Partition]) {
-			r.maxLabel[rec.Partition] = l.LabelTime
+			r.maxLabel[rec.Partition], r.maxLabelAt[rec.Partition] = l.LabelTime, rec.Offset
 		}
 	default:
 		return nil
@@ -123,7 +127,13 @@ func (r *Router) track(rec *kgo.Record) {
 
 // Flush inserts the buffered rows the tables do not hold yet (a retried
 // insert of the same records carries the same token and is absorbed), and
-// returns the offsets after every record handled, malformed ones included.
+// returns the offsets after every record handled, malformed ones included,
+// but not past the newest prediction and the newest label of a partition.
+// The watermark is made of those two, and a new owner of the partition
+// (after a rebalance, a restart) knows it only from records it reads: with
+// the labels committed to their end, it would never see a label again once
+// the input ended, and the windows waiting for the horizon would never
+// close. Reading those records again costs nothing: the tables hold them.
 func (r *Router) Flush(ctx context.Context) (stream.Offsets, error) {
 	r.init()
 	if len(r.pending) > 0 {
@@ -145,7 +155,14 @@ func (r *Router) Flush(ctx context.Context) (stream.Offsets, error) {
 	}
 	out := stream.Offsets{}
 	for t, ps := range r.done {
+		held := r.maxLabelAt
+		if t == r.Topics.Inferences() {
+			held = r.maxPredAt
+		}
 		for p, o := range ps {
+			if at, ok := held[p]; ok && at < o {
+				o = at
+			}
 			out.Set(t, p, o)
 		}
 	}
@@ -163,9 +180,11 @@ func (r *Router) Revoked(topic string, ps []int32) {
 		switch topic {
 		case r.Topics.Inferences():
 			delete(r.maxPred, p)
+			delete(r.maxPredAt, p)
 			r.predProgress.Forget(topic, p)
 		case r.Topics.Labels():
 			delete(r.maxLabel, p)
+			delete(r.maxLabelAt, p)
 			r.labelProgress.Forget(topic, p)
 		}
 	}

@@ -72,19 +72,21 @@ func TestRouterFlushInsertsAndReportsOffsets(t *testing.T) {
 			lab(t, 0, 3, "req-e1", w.Add(10*time.Minute)),
 			record(t, lbl, 1, 7, []byte("not avro")),
 			record(t, topics.Partials(), 0, 99, []byte("not ours")),
-		}, 3, 1, stream.Offsets{inf: {0: 12, 1: 6}, lbl: {0: 4, 1: 8}}},
+			// Commits stop at each partition's newest prediction and label
+			// (e2 at 11, e3 at 5, req-e1 at 3); partition 1 has no label yet.
+		}, 3, 1, stream.Offsets{inf: {0: 11, 1: 5}, lbl: {0: 3, 1: 8}}},
 		// Only malformed records: nothing to insert, but they are handled
 		// and must not be read again after a restart.
 		{"malformed only", []*kgo.Record{
 			record(t, lbl, 1, 8, []byte("still not avro")),
 			record(t, inf, 2, 0, []byte{0xc3, 0x01, 0xff}),
-		}, 3, 1, stream.Offsets{inf: {0: 12, 1: 6, 2: 1}, lbl: {0: 4, 1: 9}}},
-		{"nothing new", nil, 3, 1, stream.Offsets{inf: {0: 12, 1: 6, 2: 1}, lbl: {0: 4, 1: 9}}},
+		}, 3, 1, stream.Offsets{inf: {0: 11, 1: 5, 2: 1}, lbl: {0: 3, 1: 9}}},
+		{"nothing new", nil, 3, 1, stream.Offsets{inf: {0: 11, 1: 5, 2: 1}, lbl: {0: 3, 1: 9}}},
 		{"second batch", []*kgo.Record{
 			pred(t, 0, 12, "e4", w.Add(3*time.Minute)),
 			lab(t, 1, 9, "req-e3", w.Add(11*time.Minute)),
 			lab(t, 1, 10, "req-e2", w.Add(12*time.Minute)),
-		}, 4, 3, stream.Offsets{inf: {0: 13, 1: 6, 2: 1}, lbl: {0: 4, 1: 11}}},
+		}, 4, 3, stream.Offsets{inf: {0: 12, 1: 5, 2: 1}, lbl: {0: 3, 1: 10}}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -167,10 +169,12 @@ func TestRouterFlushRetryIsDeduplicated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Up to the newest prediction (the last) and label (the first of three
+	// at the same time) of each partition.
 	want := stream.Offsets{}
 	for p := int32(0); p < 4; p++ {
-		want.Set(topics.Inferences(), p, 103)
-		want.Set(topics.Labels(), p, 53)
+		want.Set(topics.Inferences(), p, 102)
+		want.Set(topics.Labels(), p, 50)
 	}
 	if !reflect.DeepEqual(offs, want) {
 		t.Errorf("offsets %v, want %v", offs, want)
@@ -303,7 +307,7 @@ func TestRouterRevokedForgetsPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if offs[topics.Inferences()][0] != 5 || offs[topics.Inferences()][1] != 10 || offs[topics.Labels()][0] != 3 {
+	if offs[topics.Inferences()][0] != 4 || offs[topics.Inferences()][1] != 9 || offs[topics.Labels()][0] != 2 {
 		t.Fatalf("offsets %v", offs)
 	}
 	r.Revoked(topics.Inferences(), []int32{0})
@@ -313,8 +317,8 @@ func TestRouterRevokedForgetsPartition(t *testing.T) {
 	}
 	_, inf0 := offs[topics.Inferences()][0]
 	_, lab0 := offs[topics.Labels()][0]
-	if inf0 || lab0 || offs[topics.Inferences()][1] != 10 {
-		t.Errorf("after revoking partition 0: %v, want only inferences[1] at 10", offs)
+	if inf0 || lab0 || offs[topics.Inferences()][1] != 9 {
+		t.Errorf("after revoking partition 0: %v, want only inferences[1] at 9", offs)
 	}
 }
 
@@ -362,5 +366,55 @@ func TestRouterReplayInOtherBatchesIsNotInsertedTwice(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: count, distinct offsets, min, max = %s, want %s", table, got, want)
 		}
+	}
+}
+
+// A new owner of a partition (after a rebalance or a restart) reads it
+// from the committed offsets and must arrive at the same watermark, or the
+// windows waiting for the label horizon never close once the input ends:
+// the commits stop at the newest prediction and the newest label, so it
+// reads them again.
+func TestRouterNewOwnerResumesWatermark(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	w := baseTime()
+	var recs []*kgo.Record
+	for i := int64(0); i < 5; i++ {
+		id := fmt.Sprintf("e%d", i)
+		recs = append(recs, pred(t, 0, i, id, w.Add(time.Duration(i)*time.Minute)),
+			lab(t, 0, i, "req-"+id, w.Add(time.Hour+time.Duration(i)*time.Minute)))
+	}
+	first := &Router{Store: st, Topics: topics, OutOfOrderness: 30 * time.Second, Horizon: 10 * time.Minute}
+	eng := newEngine()
+	for _, rec := range recs {
+		if err := first.Route(rec, eng, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offs, err := first.Flush(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := eng.Watermark(0)
+	if want.IsZero() {
+		t.Fatal("the first owner has no watermark")
+	}
+	next := &Router{Store: st, Topics: topics, OutOfOrderness: 30 * time.Second, Horizon: 10 * time.Minute}
+	nextEng := newEngine()
+	for _, rec := range recs {
+		if rec.Offset >= offs[rec.Topic][rec.Partition] {
+			if err := next.Route(rec, nextEng, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := nextEng.Watermark(0); !got.Equal(want) {
+		t.Errorf("the next owner, reading from %v, has watermark %s, want %s", offs, got, want)
+	}
+	if _, err := next.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, "SELECT count() FROM labels"); n != 5 {
+		t.Errorf("%d label rows after the replay, want 5", n)
 	}
 }

@@ -130,7 +130,12 @@ func (l *Level1[A]) Add(p int32, offset int64, k Key, t, now time.Time) (acc A, 
 			ps.handed[k] = s
 		}
 		s.add(offset)
-		s.late++
+		// Late means behind the watermark. A window an idle partition
+		// handed over early takes its next events as a revision, but they
+		// are on time.
+		if !k.End.Add(l.cfg.Lateness).After(ps.watermark) {
+			s.late++
+		}
 		s.dirty = true
 		return s.acc, true
 	}

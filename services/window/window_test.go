@@ -128,12 +128,13 @@ func TestLevel1IdlePartitionHandsOver(t *testing.T) {
 	if wm := l.Watermark(0); !wm.Equal(t0.Add(-5 * time.Second)) {
 		t.Errorf("watermark moved to %s while idle; it must follow event time only", wm)
 	}
-	// New records end the idleness, announced in the next heartbeat; a
-	// late one for the handed-over window comes back as a revision.
+	// New records end the idleness, announced in the next heartbeat; one
+	// for the handed-over window comes back as a revision, on time (the
+	// watermark has not passed the window), so not counted as late.
 	c1, _ := l.Add(0, 1, Key{ModelID: "m"}, t0.Add(10*time.Second), now.Add(3*time.Minute))
 	c1.n++
 	parts, hbs = l.Flush(now.Add(3 * time.Minute))
-	if len(hbs) != 1 || hbs[0].Idle || len(parts) != 1 || parts[0].Revision != 1 || parts[0].Acc.n != 1 || parts[0].LateEvents != 1 {
+	if len(hbs) != 1 || hbs[0].Idle || len(parts) != 1 || parts[0].Revision != 1 || parts[0].Acc.n != 1 || parts[0].LateEvents != 0 {
 		t.Fatalf("after idle: partials %+v heartbeats %+v", parts, hbs)
 	}
 }
@@ -765,6 +766,54 @@ func TestLevel1RepeatsUnchangedHeartbeat(t *testing.T) {
 		}
 		if tc.want == 1 && !hbs[0].Watermark.Equal(t0.Add(25*time.Second)) {
 			t.Errorf("repeated heartbeat %+v, want the unchanged watermark", hbs[0])
+		}
+	}
+}
+
+// An idle partition hands its open windows over early; the events that
+// come for them afterwards go out as revisions, but they are on time and
+// not counted as late, unlike events behind the watermark.
+func TestLevel1EventsAfterIdleHandoverAreNotLate(t *testing.T) {
+	c := cfg()
+	c.IdleTimeout = time.Second
+	l := NewLevel1(c, func(Key) *counter { return &counter{} })
+	now := time.Now()
+	add := func(off int64, at time.Duration) {
+		t.Helper()
+		if n, ok := l.Add(0, off, Key{ModelID: "m"}, t0.Add(at), now); ok {
+			n.n++
+		}
+	}
+	add(0, 10*time.Second)
+	now = now.Add(2 * time.Second)
+	parts, hbs := l.Flush(now)
+	if len(parts) != 1 || len(hbs) != 1 || !hbs[0].Idle {
+		t.Fatalf("idle: partials %+v heartbeats %+v, want the window handed over and an idle heartbeat", parts, hbs)
+	}
+	for _, s := range []struct {
+		name       string
+		off        int64
+		at         time.Duration
+		n          int
+		lateEvents int64
+	}{
+		{"an event on time after the idle handover", 1, 20 * time.Second, 2, 0},
+		{"the watermark passes the window", 2, 70 * time.Second, 0, 0},
+		{"an event behind the watermark", 3, 30 * time.Second, 3, 1},
+	} {
+		add(s.off, s.at)
+		parts, _ = l.Flush(now)
+		var got *Partial[*counter]
+		for i := range parts {
+			if parts[i].Key.Start.Equal(t0) {
+				got = &parts[i]
+			}
+		}
+		switch {
+		case s.n == 0 && got != nil:
+			t.Errorf("%s: the first window went out again: %+v", s.name, *got)
+		case s.n > 0 && (got == nil || got.Acc.n != s.n || got.LateEvents != s.lateEvents):
+			t.Errorf("%s: partial %+v, want %d events of which %d late", s.name, got, s.n, s.lateEvents)
 		}
 	}
 }

@@ -32,7 +32,19 @@ type Handler struct {
 	// Now is the clock of duplicate detection (nil: time.Now).
 	Now func() time.Time
 
-	dedup  map[string]*normalize.Dedup // by source, for those that detect duplicates
+	// byTopic caches what every record of a raw topic needs, so that a
+	// record costs one map lookup instead of a source lookup (under a
+	// lock for sources the file does not name) and a labelled counter's.
+	byTopic map[string]*sourceState
+	dedup   map[string]*normalize.Dedup // by source, for those that detect duplicates
+	// scratch holds the events of the record being handled: they are
+	// encoded before the next record is read, so their maps are reused.
+	scratch normalize.Scratch
+	alloc   recordAlloc
+	// The canonical topics' names and the output counters, built once.
+	inferences, labels      string
+	outInference, outLabels prometheus.Counter
+
 	out    []*kgo.Record
 	dead   []store.Row
 	deadAt []store.Position // where each dead letter came from
@@ -41,6 +53,54 @@ type Handler struct {
 	// with other insert tokens.
 	progress store.Progress
 	next     stream.Offsets
+}
+
+// sourceState is one raw topic's source and what goes with it.
+type sourceState struct {
+	name  string
+	src   *normalize.Source
+	in    prometheus.Counter
+	dedup *normalize.Dedup // nil: the source does not detect duplicates
+}
+
+// recordAlloc hands out the output records from blocks: a record, its key
+// and its value would otherwise be three allocations per event. A block
+// is never reused, only dropped, so a record in flight keeps its bytes.
+type recordAlloc struct {
+	recs []kgo.Record
+	buf  []byte
+}
+
+const (
+	recordBlock = 64       // records per block
+	bytesBlock  = 64 << 10 // key and value bytes per block
+)
+
+// record is stream.Record with the memory from the blocks.
+func (a *recordAlloc) record(topic, key string, v any) (*kgo.Record, error) {
+	const minRoom = 512 // left for the value after the key, or a new block
+	if cap(a.buf)-len(a.buf) < len(key)+minRoom {
+		a.buf = make([]byte, 0, max(bytesBlock, len(key)+minRoom))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, key...)
+	room := a.buf[len(a.buf):len(a.buf):cap(a.buf)]
+	val, err := schemas.AppendMarshal(room, v)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T for %s: %w", v, topic, err)
+	}
+	if cap(val) == cap(room) {
+		a.buf = a.buf[:len(a.buf)+len(val)] // it fit in the block
+	} // else append gave a larger value an array of its own
+	if len(a.recs) == cap(a.recs) {
+		a.recs = make([]kgo.Record, 0, recordBlock)
+	}
+	a.recs = append(a.recs, kgo.Record{Topic: topic, Value: val[:len(val):len(val)]})
+	r := &a.recs[len(a.recs)-1]
+	if key != "" {
+		r.Key = a.buf[n : n+len(key) : n+len(key)]
+	}
+	return r, nil
 }
 
 // Metrics counts what the adapter did.
@@ -80,6 +140,12 @@ func (h *Handler) Handle(ctx context.Context, fs kgo.Fetches) error {
 	if h.Now == nil {
 		h.Now = time.Now
 	}
+	if h.byTopic == nil {
+		h.byTopic = map[string]*sourceState{}
+		h.inferences, h.labels = h.Topics.Inferences(), h.Topics.Labels()
+		h.outInference = h.Metrics.Out.WithLabelValues(normalize.KindInference)
+		h.outLabels = h.Metrics.Out.WithLabelValues(normalize.KindLabel)
+	}
 	var err error
 	fs.EachRecord(func(r *kgo.Record) {
 		if err == nil {
@@ -89,12 +155,32 @@ func (h *Handler) Handle(ctx context.Context, fs kgo.Fetches) error {
 	return err
 }
 
+// sourceOf returns the state of a raw topic's source.
+func (h *Handler) sourceOf(topic string) *sourceState {
+	if st := h.byTopic[topic]; st != nil {
+		return st
+	}
+	name := h.Topics.Source(topic)
+	st := &sourceState{name: name, src: h.Sources.Lookup(name), in: h.Metrics.In.WithLabelValues(name)}
+	if st.src.Dedup.Enabled() {
+		if st.dedup = h.dedup[name]; st.dedup == nil {
+			if h.dedup == nil {
+				h.dedup = map[string]*normalize.Dedup{}
+			}
+			st.dedup = normalize.NewDedup(st.src.Dedup)
+			h.dedup[name] = st.dedup
+		}
+	}
+	h.byTopic[topic] = st
+	return st
+}
+
 func (h *Handler) record(r *kgo.Record) error {
-	source := h.Topics.Source(r.Topic)
+	st := h.sourceOf(r.Topic)
+	source, src := st.name, st.src
 	h.next.Set(r.Topic, r.Partition, r.Offset+1)
-	h.Metrics.In.WithLabelValues(source).Inc()
-	src := h.Sources.Lookup(source)
-	events, err := src.Decode(r.Value, header(r, "content-type"))
+	st.in.Inc()
+	events, err := src.DecodeInto(r.Value, header(r, "content-type"), &h.scratch)
 	if err != nil {
 		if normalize.ClassOf(err) == "internal" {
 			// Not the record's fault (a schema registry down): stop
@@ -104,44 +190,37 @@ func (h *Handler) record(r *kgo.Record) error {
 		}
 		return h.deadLetter(r, source, normalize.StageDecode, normalize.ClassOf(err), err.Error())
 	}
-	if src.Dedup.Enabled() {
-		d := h.dedup[source]
-		if d == nil {
-			if h.dedup == nil {
-				h.dedup = map[string]*normalize.Dedup{}
-			}
-			d = normalize.NewDedup(src.Dedup)
-			h.dedup[source] = d
-		}
-		if f := d.CheckDuplicates(events, r.Partition, r.Offset, h.Now()); f != nil {
+	if st.dedup != nil {
+		if f := st.dedup.CheckDuplicates(events, r.Partition, r.Offset, h.Now()); f != nil {
 			return h.deadLetter(r, source, normalize.StageDedup, f.Class, f.Error())
 		}
 	}
 	// Encode all first: a record's events go out together or not at all.
-	outs := make([]*kgo.Record, 0, len(events))
+	n := len(h.out)
 	for _, ev := range events {
 		var out *kgo.Record
 		switch {
 		case ev.Inference != nil:
-			out, err = stream.Record(h.Topics.Inferences(), ev.Inference.RequestID, ev.Inference)
+			out, err = h.alloc.record(h.inferences, ev.Inference.RequestID, ev.Inference)
 		case ev.Label != nil:
-			out, err = stream.Record(h.Topics.Labels(), ev.Label.RequestID, ev.Label)
+			out, err = h.alloc.record(h.labels, ev.Label.RequestID, ev.Label)
 		}
 		if err != nil {
+			clear(h.out[n:])
+			h.out = h.out[:n]
 			return h.deadLetter(r, source, "encode", "encode", err.Error())
 		}
-		outs = append(outs, out)
+		h.out = append(h.out, out)
 	}
 	// Counted only once they are sure to go out: a record is either
 	// outputs or a dead letter, never both.
 	for _, ev := range events {
-		kind := normalize.KindInference
 		if ev.Label != nil {
-			kind = normalize.KindLabel
+			h.outLabels.Inc()
+		} else {
+			h.outInference.Inc()
 		}
-		h.Metrics.Out.WithLabelValues(kind).Inc()
 	}
-	h.out = append(h.out, outs...)
 	return nil
 }
 

@@ -86,6 +86,27 @@ func BenchmarkJSON(b *testing.B) {
 	benchDecode(b, src, recs, "", 1)
 }
 
+// BenchmarkJSONInto is BenchmarkJSON as the adapter decodes: into a
+// Scratch, whose events and maps each record reuses.
+func BenchmarkJSONInto(b *testing.B) {
+	src := decoder{Source: "app"}.src()
+	var recs [][]byte
+	for i := range 64 {
+		recs = append(recs, benchEvent(i, 20))
+	}
+	b.SetBytes(int64(len(recs[0])))
+	b.ReportAllocs()
+	var sc Scratch
+	cpu0 := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		evs, err := src.DecodeInto(recs[i%len(recs)], "", &sc)
+		if err != nil || len(evs) == 0 {
+			b.Fatalf("record %d: %v", i, err)
+		}
+	}
+	reportPerCore(b, cpu0, 1)
+}
+
 // BenchmarkJSONMapped reads the nested legacy sample through its mapping.
 func BenchmarkJSONMapped(b *testing.B) {
 	src := loadSamples(b).Lookup("legacy-crm")
@@ -170,7 +191,7 @@ func BenchmarkJSONDocuments(b *testing.B) {
 	cpu0 := cpuTime()
 	i := 0
 	for b.Loop() {
-		if _, err := src.decodeDocuments(FormatJSON, recs[i%len(recs)], ""); err != nil {
+		if _, err := src.decodeDocuments(FormatJSON, recs[i%len(recs)], "", nil); err != nil {
 			b.Fatal(err)
 		}
 		i++

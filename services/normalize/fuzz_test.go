@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -94,14 +95,17 @@ func FuzzPlan(f *testing.F) {
 	}
 	f.Add([]byte(`{"m":{"id":"r","t":1700000000},"f":{"a":"1","b":"yes"},"p":{"c":"x"},"k":{"a":1}}`), false, uint8(2))
 	srcs := fuzzSources(f)
+	// Scratches that earlier inputs filled: decoding into them must give
+	// what decoding afresh gives.
+	var planScratch, docScratch Scratch
 	f.Fuzz(func(t *testing.T, b []byte, lines bool, which uint8) {
 		src := srcs[int(which)%len(srcs)]
 		name := FormatJSON
 		if lines {
 			name = FormatJSONLines
 		}
-		fast, ferr := src.decodeJSON(b, lines)
-		slow, serr := src.decodeDocuments(name, b, "")
+		fast, ferr := src.decodeJSON(b, lines, nil)
+		slow, serr := src.decodeDocuments(name, b, "", nil)
 		if (ferr == nil) != (serr == nil) || ClassOf(ferr) != ClassOf(serr) {
 			t.Fatalf("plan: %v; documents: %v", ferr, serr)
 		}
@@ -110,6 +114,14 @@ func FuzzPlan(f *testing.F) {
 		}
 		if ferr != nil && ClassOf(ferr) == "internal" {
 			t.Fatalf("unclassified error %v", ferr)
+		}
+		into, ierr := src.decodeJSON(b, lines, &planScratch)
+		if fmt.Sprint(ierr) != fmt.Sprint(ferr) || ferr == nil && !reflect.DeepEqual(into, fast) {
+			t.Fatalf("plan into a scratch: %s, %v; afresh: %s, %v", show(into), ierr, show(fast), ferr)
+		}
+		into, ierr = src.decodeDocuments(name, b, "", &docScratch)
+		if fmt.Sprint(ierr) != fmt.Sprint(serr) || serr == nil && !reflect.DeepEqual(into, slow) {
+			t.Fatalf("documents into a scratch: %s, %v; afresh: %s, %v", show(into), ierr, show(slow), serr)
 		}
 	})
 }

@@ -499,21 +499,32 @@ func (m *mapping) str(f *valueField, d values) (string, *Failure) {
 }
 
 func (m *mapping) num(f *valueField, d values) (*float64, *Failure) {
+	x, ok, fl := m.number(f, d)
+	if !ok {
+		return nil, fl
+	}
+	p := new(float64) // here, not x: a returned &x costs every call an allocation
+	*p = x
+	return p, nil
+}
+
+// number is num without the pointer (and its allocation); ok says the
+// value is there.
+func (m *mapping) number(f *valueField, d values) (x float64, ok bool, fl *Failure) {
 	if f == nil {
-		return nil, nil
+		return 0, false, nil
 	}
 	v := f.get(d)
 	if v == nil {
 		if f.required {
-			return nil, fail(ClassMissingField, "field %q is required", f.name)
+			return 0, false, fail(ClassMissingField, "field %q is required", f.name)
 		}
-		return nil, nil
+		return 0, false, nil
 	}
-	x, fl := toNumber(f.name, v)
-	if fl != nil {
-		return nil, fl
+	if x, fl = toNumber(f.name, v); fl != nil {
+		return 0, false, fl
 	}
-	return &x, nil
+	return x, true, nil
 }
 
 func (m *mapping) time(f *valueField, d values) (time.Time, *Failure) {
@@ -524,13 +535,14 @@ func (m *mapping) time(f *valueField, d values) (time.Time, *Failure) {
 	return toTime(f.name, f.typ, f.layout, v)
 }
 
-// event reads one document.
-func (m *mapping) event(source string, schemaVersion int32, d values) (Event, *Failure) {
+// event reads one document; an inference goes into sc's next event when sc
+// is not nil.
+func (m *mapping) event(source string, schemaVersion int32, d values, sc *Scratch) (Event, *Failure) {
 	if m.kind == KindLabel {
 		l, f := m.labelEvent(source, d)
 		return Event{Label: l}, f
 	}
-	e, f := m.inference(source, schemaVersion, d)
+	e, f := m.inference(source, schemaVersion, d, sc)
 	return Event{Inference: e}, f
 }
 
@@ -584,8 +596,16 @@ func (m *mapping) labelEvent(source string, d values) (*schemas.LabelEvent, *Fai
 	return l, nil
 }
 
-func (m *mapping) inference(source string, schemaVersion int32, d values) (*schemas.InferenceEvent, *Failure) {
-	e := &schemas.InferenceEvent{Source: source, Variant: schemas.VariantProduction, SchemaVersion: schemaVersion}
+func (m *mapping) inference(source string, schemaVersion int32, d values, sc *Scratch) (*schemas.InferenceEvent, *Failure) {
+	var r *scratchEvent
+	var e *schemas.InferenceEvent
+	if sc != nil {
+		r = sc.event()
+		e = &r.ev
+	} else {
+		e = new(schemas.InferenceEvent)
+	}
+	e.Source, e.Variant, e.SchemaVersion = source, schemas.VariantProduction, schemaVersion
 	var f *Failure
 	if e.RequestID, f = m.str(m.requestID, d); f != nil {
 		return nil, f
@@ -610,12 +630,19 @@ func (m *mapping) inference(source string, schemaVersion int32, d values) (*sche
 	if e.EventTime, f = m.time(m.timestamp, d); f != nil {
 		return nil, f
 	}
-	hint := len(m.features.fields)
-	if m.features.from != nil {
-		obj, list, _, _ := d.members(m.features)
-		hint += len(obj) + len(list)
+	if r != nil && r.features != nil {
+		e.Features = r.features
+	} else {
+		hint := len(m.features.fields)
+		if m.features.from != nil {
+			obj, list, _, _ := d.members(m.features)
+			hint += len(obj) + len(list)
+		}
+		e.Features = make(map[string]any, hint)
+		if r != nil {
+			r.features = e.Features
+		}
 	}
-	e.Features = make(map[string]any, hint)
 	if f := m.features.apply(d, func(name, typ string, v any) *Failure {
 		x, f := quickFeature(typ, v)
 		if f != nil {
@@ -641,7 +668,15 @@ func (m *mapping) inference(source string, schemaVersion int32, d values) (*sche
 				}
 			}
 			if e.Segments == nil {
-				e.Segments = make(map[string]string, 4)
+				// Set on the first segment only: no segments is a nil map.
+				if r != nil && r.segments != nil {
+					e.Segments = r.segments
+				} else {
+					e.Segments = make(map[string]string, 4)
+					if r != nil {
+						r.segments = e.Segments
+					}
+				}
 			}
 			e.Segments[name] = s
 			return nil
@@ -670,33 +705,33 @@ func (m *mapping) inference(source string, schemaVersion int32, d values) (*sche
 	if e.Prediction, f = m.prediction(d); f != nil {
 		return nil, f
 	}
-	if x, f := m.num(m.latency, d); f != nil {
+	if x, ok, f := m.number(m.latency, d); f != nil {
 		return nil, f
-	} else if x != nil {
-		e.LatencyMS = *x
+	} else if ok {
+		e.LatencyMS = x
 	}
-	in, f := m.num(m.costIn, d)
+	in, hasIn, f := m.number(m.costIn, d)
 	if f != nil {
 		return nil, f
 	}
-	out, f := m.num(m.costOut, d)
+	out, hasOut, f := m.number(m.costOut, d)
 	if f != nil {
 		return nil, f
 	}
-	usd, f := m.num(m.costUSD, d)
+	usd, hasUSD, f := m.number(m.costUSD, d)
 	if f != nil {
 		return nil, f
 	}
-	if in != nil || out != nil || usd != nil {
+	if hasIn || hasOut || hasUSD {
 		e.Cost = &schemas.Cost{}
-		if in != nil {
-			e.Cost.InputTokens = int64(*in)
+		if hasIn {
+			e.Cost.InputTokens = int64(in)
 		}
-		if out != nil {
-			e.Cost.OutputTokens = int64(*out)
+		if hasOut {
+			e.Cost.OutputTokens = int64(out)
 		}
-		if usd != nil {
-			e.Cost.CostUSD = *usd
+		if hasUSD {
+			e.Cost.CostUSD = usd
 		}
 	}
 	return e, nil
@@ -808,7 +843,21 @@ type predObject struct {
 	hasClass, hasScore, hasValue, hasProbs bool
 }
 
+// predValues holds what a Prediction's pointers point to, so that one
+// allocation serves the class, the score and the value.
+type predValues struct {
+	class        string
+	score, value float64
+}
+
 func (po *predObject) read(p *schemas.Prediction) *Failure {
+	var box *predValues
+	values := func() *predValues {
+		if box == nil {
+			box = new(predValues)
+		}
+		return box
+	}
 	if po.hasClass && po.class != nil {
 		switch po.class.(type) {
 		case Document, []any:
@@ -818,21 +867,24 @@ func (po *predObject) read(p *schemas.Prediction) *Failure {
 		if f != nil {
 			return f
 		}
-		p.Class = &s
+		b := values()
+		b.class, p.Class = s, &b.class
 	}
 	if po.hasScore && po.score != nil {
 		f, fl := toNumber("prediction.score", po.score)
 		if fl != nil {
 			return fl
 		}
-		p.Score = &f
+		b := values()
+		b.score, p.Score = f, &b.score
 	}
 	if po.hasValue && po.value != nil {
 		f, fl := toNumber("prediction.value", po.value)
 		if fl != nil {
 			return fl
 		}
-		p.Value = &f
+		b := values()
+		b.value, p.Value = f, &b.value
 	}
 	if po.hasProbs && po.probs != nil {
 		pm, ok := po.probs.(Document)

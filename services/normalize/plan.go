@@ -33,7 +33,8 @@ type planNode struct {
 	// lies below: an object here is read into a predObject.
 	predOnly bool
 	// numeric: the node's only uses are number fields (latency, score,
-	// cost): a number here is read straight into a float64.
+	// cost, and the timestamp, whose epoch numbers toTime reads as
+	// toNumber does): a number here is read straight into a float64.
 	numeric bool
 	// intern: the node's only uses are fields whose values repeat (model
 	// ids, versions, variants, classes): a string here is interned.
@@ -176,7 +177,8 @@ func newPlan(m *mapping) *plan {
 		add(m.predFrom, planUse{kind: usePred})
 	}
 	repeats := map[*valueField]bool{m.modelID: true, m.modelVersion: true, m.variant: true, m.predClass: true, m.label: true}
-	numbers := map[*valueField]bool{m.latency: true, m.predScore: true, m.predValue: true, m.costIn: true, m.costOut: true, m.costUSD: true}
+	numbers := map[*valueField]bool{m.latency: true, m.predScore: true, m.predValue: true, m.costIn: true, m.costOut: true, m.costUSD: true,
+		m.timestamp: true}
 	delete(numbers, nil)
 	var mark func(n *planNode)
 	mark = func(n *planNode) {
@@ -543,7 +545,7 @@ func (p *jsonParser) skip(depth int) error {
 
 // object reads one JSON object at p through the plan into an event;
 // parseErr is a syntax or limit failure, mapErr the mapping's.
-func (pl *plan) object(p *jsonParser, m *mapping, source string, schemaVersion int32, depth int) (ev Event, parseErr error, mapErr *Failure) {
+func (pl *plan) object(p *jsonParser, m *mapping, source string, schemaVersion int32, depth int, sc *Scratch) (ev Event, parseErr error, mapErr *Failure) {
 	p.skipSpace()
 	if p.i >= len(p.b) {
 		return Event{}, fail(ClassMalformed, "not a JSON object: empty input"), nil
@@ -560,7 +562,7 @@ func (pl *plan) object(p *jsonParser, m *mapping, source string, schemaVersion i
 	if err := pl.readObject(p, pl.root, s, depth); err != nil {
 		return Event{}, err, nil
 	}
-	ev, mapErr = m.event(source, schemaVersion, s)
+	ev, mapErr = m.event(source, schemaVersion, s, sc)
 	return ev, nil, mapErr
 }
 
@@ -577,10 +579,14 @@ func skipObject(p *jsonParser, depth int) error {
 // decodeJSON is Decode for the json and jsonl formats through the plan,
 // with the Document path's results: syntax and limit failures first, then
 // the first document's mapping failure.
-func (s *Source) decodeJSON(value []byte, lines bool) ([]Event, error) {
+func (s *Source) decodeJSON(value []byte, lines bool, sc *Scratch) ([]Event, error) {
 	pl, m := s.plan, s.mapping
 	maxDocs := s.Limits.documents()
 	var events []Event
+	if sc != nil {
+		events = sc.begin()
+		defer func() { sc.end(events) }()
+	}
 	var mapErr *Failure
 	mapDoc := 0
 	n := 0
@@ -588,7 +594,7 @@ func (s *Source) decodeJSON(value []byte, lines bool) ([]Event, error) {
 		if mapErr != nil {
 			return skipObject(p, depth)
 		}
-		ev, perr, merr := pl.object(p, m, s.Name, s.SchemaVersion, depth)
+		ev, perr, merr := pl.object(p, m, s.Name, s.SchemaVersion, depth, sc)
 		if perr != nil {
 			return perr
 		}

@@ -343,6 +343,13 @@ func NewSource(name string, sc SourceConfig, opts SourcesOptions) (*Source, erro
 // error (a schema registry that cannot be reached) is not the record's
 // fault and must be retried, not dead-lettered.
 func (s *Source) Decode(value []byte, contentType string) ([]Event, error) {
+	return s.DecodeInto(value, contentType, nil)
+}
+
+// DecodeInto is Decode into sc's events (see Scratch), for a caller that is
+// done with a record's events before it decodes the next, as the adapter
+// is once it has encoded them. A nil sc is Decode.
+func (s *Source) DecodeInto(value []byte, contentType string, sc *Scratch) ([]Event, error) {
 	if max := s.Limits.recordBytes(); len(value) > max {
 		return nil, fail(ClassTooLarge, "record of %d bytes exceeds the limit of %d", len(value), max)
 	}
@@ -353,13 +360,13 @@ func (s *Source) Decode(value []byte, contentType string) ([]Event, error) {
 		}
 	}
 	if s.plan != nil && (name == FormatJSON || name == FormatJSONLines) {
-		return s.decodeJSON(value, name == FormatJSONLines)
+		return s.decodeJSON(value, name == FormatJSONLines, sc)
 	}
-	return s.decodeDocuments(name, value, contentType)
+	return s.decodeDocuments(name, value, contentType, sc)
 }
 
 // decodeDocuments is Decode through the format's Documents.
-func (s *Source) decodeDocuments(name string, value []byte, contentType string) ([]Event, error) {
+func (s *Source) decodeDocuments(name string, value []byte, contentType string, sc *Scratch) ([]Event, error) {
 	f, ok := s.formats[name]
 	if !ok {
 		return nil, fail(ClassUnknownSchema, "content-type %q: %v", contentType, s.missing[name])
@@ -371,9 +378,15 @@ func (s *Source) decodeDocuments(name string, value []byte, contentType string) 
 	if len(docs) > s.Limits.documents() {
 		return nil, fail(ClassTooLarge, "%d documents in one record, more than the limit of %d", len(docs), s.Limits.documents())
 	}
-	events := make([]Event, 0, len(docs))
+	var events []Event
+	if sc != nil {
+		events = sc.begin()
+		defer func() { sc.end(events) }()
+	} else {
+		events = make([]Event, 0, len(docs))
+	}
 	for i, d := range docs {
-		ev, f := s.mapping.event(s.Name, s.SchemaVersion, docValues{d})
+		ev, f := s.mapping.event(s.Name, s.SchemaVersion, docValues{d}, sc)
 		if f != nil {
 			if len(docs) > 1 {
 				return nil, &Failure{Class: f.Class, Err: fmt.Errorf("document %d: %w", i+1, f.Err)}

@@ -41,3 +41,21 @@ func BenchmarkUnmarshalGoavroOnly(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUnmarshalFeatures is BenchmarkUnmarshal's event decoded as
+// drift level 1 decodes it: the features into a reused list.
+func BenchmarkUnmarshalFeatures(b *testing.B) {
+	buf, err := Marshal(benchInference())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	var ev InferenceEvent
+	var feats []Feature
+	for b.Loop() {
+		if feats, err = UnmarshalFeatures(buf, &ev, feats); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

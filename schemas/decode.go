@@ -222,18 +222,28 @@ func (d *Decoder) UnmarshalContext(ctx context.Context, b []byte, v any) error {
 	if et == nil {
 		return fmt.Errorf("%w: cannot unmarshal into %T", ErrUnsupportedType, v)
 	}
-	limits := d.limits.withDefaults()
-	if len(b) > limits.MaxBytes {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), limits.MaxBytes)
-	}
-	w, body, err := d.writerFor(ctx, b)
+	w, body, limits, err := d.locate(ctx, b, et)
 	if err != nil {
 		return err
 	}
-	if w.event != et {
-		return fmt.Errorf("%w: data is %s, target is %s", ErrWrongType, w.event.short, et.short)
-	}
 	return decodeBody(w, body, v, limits)
+}
+
+// locate checks b's size, parses its framing and finds the writer schema,
+// which must be one of et's.
+func (d *Decoder) locate(ctx context.Context, b []byte, et *eventType) (*writer, []byte, Limits, error) {
+	limits := d.limits.withDefaults()
+	if len(b) > limits.MaxBytes {
+		return nil, nil, limits, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), limits.MaxBytes)
+	}
+	w, body, err := d.writerFor(ctx, b)
+	if err != nil {
+		return nil, nil, limits, err
+	}
+	if w.event != et {
+		return nil, nil, limits, fmt.Errorf("%w: data is %s, target is %s", ErrWrongType, w.event.short, et.short)
+	}
+	return w, body, limits, nil
 }
 
 // writerFor parses the framing and finds the writer schema.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -46,6 +47,16 @@ type fastDecoder struct {
 	// them sorted, so a stream of one model repeats them in order and a
 	// byte comparison finds the string without hashing.
 	keys []string
+	// last holds the strings read at fixed places of the last event
+	// (lastModel...) and the string feature values by position (vals):
+	// they mostly repeat, and a comparison is cheaper than the intern
+	// table's hashing.
+	lastModel, lastVersion, lastVariant, lastSource, lastClass string
+	vals                                                       []string
+	// listing sends the features to list instead of a map
+	// (UnmarshalFeatures).
+	listing bool
+	list    []Feature
 	// dup is a duplicate map key. goavro reports it only after the guard has
 	// walked the whole body, so it is held back until the body has been read
 	// to the end: a later structural error, or trailing bytes, win as they do
@@ -102,39 +113,46 @@ func (d *fastDecoder) finish(err error) error {
 }
 
 func (d *fastDecoder) inference(e *InferenceEvent) error {
-	var err error
-	if e.EventID, err = d.str(false); err != nil {
+	eventID, err := d.raw()
+	if err != nil {
 		return err
 	}
-	if e.RequestID, err = d.str(false); err != nil {
+	requestID, err := d.raw()
+	if err != nil {
 		return err
 	}
-	if e.ModelID, err = d.str(true); err != nil {
+	// One allocation for both ids, which are unique per event (a string
+	// concatenation would take three).
+	var sb strings.Builder
+	sb.Grow(len(eventID) + len(requestID))
+	sb.Write(eventID)
+	sb.Write(requestID)
+	ids := sb.String()
+	e.EventID, e.RequestID = ids[:len(eventID)], ids[len(eventID):]
+	if e.ModelID, err = d.repeated(&d.lastModel); err != nil {
 		return err
 	}
-	if e.ModelVersion, err = d.str(true); err != nil {
+	if e.ModelVersion, err = d.repeated(&d.lastVersion); err != nil {
 		return err
 	}
-	if e.Variant, err = d.str(true); err != nil {
+	if e.Variant, err = d.repeated(&d.lastVariant); err != nil {
 		return err
 	}
 	if e.EventTime, err = d.time(); err != nil {
 		return err
 	}
-	if e.Features, err = d.features(); err != nil {
+	if d.listing {
+		err = d.featureList()
+	} else {
+		e.Features, err = d.features()
+	}
+	if err != nil {
 		return err
 	}
-	p := &e.Prediction
-	if p.Score, err = d.optDouble(); err != nil {
+	if err = d.prediction(&e.Prediction); err != nil {
 		return err
 	}
-	if p.Class, err = d.optString(); err != nil {
-		return err
-	}
-	if p.Value, err = d.optDouble(); err != nil {
-		return err
-	}
-	if p.Probabilities, err = d.optMapDouble(); err != nil {
+	if e.Prediction.Probabilities, err = d.optMapDouble(); err != nil {
 		return err
 	}
 	if e.LatencyMS, err = d.double(); err != nil {
@@ -163,12 +181,54 @@ func (d *fastDecoder) inference(e *InferenceEvent) error {
 	if e.Attributions, err = d.optMapDouble(); err != nil {
 		return err
 	}
-	if e.Source, err = d.str(true); err != nil {
+	if e.Source, err = d.repeated(&d.lastSource); err != nil {
 		return err
 	}
 	sv, err := d.varint(5)
 	e.SchemaVersion = int32(sv)
 	return err
+}
+
+// predictionValues holds what a decoded Prediction's pointers point to.
+type predictionValues struct {
+	score, value float64
+	class        string
+}
+
+// prediction reads the score, class and value; what they point to is
+// allocated once for the three.
+func (d *fastDecoder) prediction(p *Prediction) error {
+	var box *predictionValues
+	for i := range 3 {
+		b, err := d.union(2)
+		if err != nil {
+			return err
+		}
+		if b == 0 {
+			continue
+		}
+		if box == nil {
+			box = new(predictionValues)
+		}
+		switch i {
+		case 0:
+			if box.score, err = d.double(); err == nil {
+				p.Score = &box.score
+			}
+		case 1:
+			if box.class, err = d.repeated(&d.lastClass); err == nil {
+				p.Class = &box.class
+			}
+		case 2:
+			if box.value, err = d.double(); err == nil {
+				p.Value = &box.value
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *fastDecoder) label(l *LabelEvent) error {
@@ -191,6 +251,16 @@ func (d *fastDecoder) label(l *LabelEvent) error {
 
 // raw reads a string's bytes as the guard walks one.
 func (d *fastDecoder) raw() ([]byte, error) {
+	// Names, ids and categories are mostly shorter than 64 bytes, so their
+	// length is one byte: read it here rather than through the general
+	// varint, the way it reads it (an even byte is a non-negative length).
+	if off := d.off; off < len(d.b) {
+		if c := d.b[off]; c < 0x80 && c&1 == 0 && int(c>>1) <= len(d.b)-off-1 {
+			start := off + 1
+			d.off = start + int(c>>1)
+			return d.b[start:d.off], nil
+		}
+	}
 	n, err := d.varint(10)
 	if err != nil {
 		return nil, err
@@ -215,6 +285,33 @@ func (d *fastDecoder) str(intern bool) (string, error) {
 		return string(raw), nil
 	}
 	return d.interned(raw), nil
+}
+
+// repeated reads an interned string that *last held the last time.
+func (d *fastDecoder) repeated(last *string) (string, error) {
+	raw, err := d.raw()
+	if err != nil {
+		return "", err
+	}
+	if *last == string(raw) { // no allocation for the comparison
+		return *last, nil
+	}
+	s := d.interned(raw)
+	if len(s) <= maxInternLen {
+		*last = s // not a hostile long one: a pooled decoder keeps it
+	}
+	return s, nil
+}
+
+// value reads the string value of the i-th feature.
+func (d *fastDecoder) value(i int) (string, error) {
+	for i >= len(d.vals) && len(d.vals) < maxInternEntries {
+		d.vals = append(d.vals, "")
+	}
+	if i >= len(d.vals) {
+		return d.str(true)
+	}
+	return d.repeated(&d.vals[i])
 }
 
 // key reads the i-th key of the feature map.
@@ -285,6 +382,14 @@ func (d *fastDecoder) time() (time.Time, error) {
 
 // union reads a branch index of a union with n branches.
 func (d *fastDecoder) union(n int64) (int64, error) {
+	// A branch index in range is one even byte; anything else takes the
+	// general path and its errors.
+	if off := d.off; off < len(d.b) {
+		if c := d.b[off]; c < 0x80 && c&1 == 0 && int64(c>>1) < n {
+			d.off = off + 1
+			return int64(c >> 1), nil
+		}
+	}
 	i, err := d.varint(10)
 	if err != nil {
 		return 0, err
@@ -383,7 +488,7 @@ func (d *fastDecoder) features() (map[string]any, error) {
 			case featureLong:
 				v, err = d.varint(10)
 			case featureString:
-				v, err = d.str(true)
+				v, err = d.value(i - 1)
 			case featureBoolean:
 				v, err = d.boolean()
 			}

@@ -33,7 +33,19 @@ type Acc struct {
 	count      int64
 	latencySum float64
 	sketches   []*stats.Sketch // aligned with ref.Features
+	// names are the feature names of the last event added, in its order,
+	// and pos the index there of each reference feature (-1: absent). The
+	// events of one model carry the same names in the same order (Marshal
+	// sorts them), so comparing the names, interned by the decoder,
+	// replaces a map lookup per reference feature and event.
+	names []string
+	pos   []int
+	known bool // names and pos describe an event
 }
+
+// maxCachedNames bounds the names an Acc remembers: a hostile event with
+// more features is looked up without being remembered.
+const maxCachedNames = 4096
 
 // NewAcc returns the accumulator factory for level 1: each window sketches
 // against the profile current when it opened.
@@ -50,6 +62,8 @@ func NewAcc(refs *References) func(window.Key) *Acc {
 	}
 }
 
+// add adds an event with its features in the map; addFeatures is the same
+// for a decoded list, which Route uses.
 func (a *Acc) add(e *schemas.InferenceEvent) {
 	a.count++
 	a.latencySum += e.LatencyMS
@@ -59,6 +73,75 @@ func (a *Acc) add(e *schemas.InferenceEvent) {
 	for i := range a.ref.Features {
 		a.sketches[i].Add(e.Features[a.ref.Features[i].Name])
 	}
+}
+
+// addFeatures adds an event whose features are feats (e.Features unused),
+// as schemas.UnmarshalFeatures decodes them: names are unique.
+func (a *Acc) addFeatures(e *schemas.InferenceEvent, feats []schemas.Feature) {
+	a.count++
+	a.latencySum += e.LatencyMS
+	if a.ref == nil {
+		return
+	}
+	for i, j := range a.positions(feats) {
+		if j < 0 {
+			a.sketches[i].Add(nil) // missing
+		} else {
+			a.sketches[i].AddFeature(&feats[j])
+		}
+	}
+}
+
+// positions returns the index in feats of each reference feature, -1 for
+// those feats lacks.
+func (a *Acc) positions(feats []schemas.Feature) []int {
+	if a.known && len(feats) == len(a.names) {
+		same := true
+		for i := range feats {
+			if feats[i].Name != a.names[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return a.pos
+		}
+	}
+	if a.pos == nil {
+		a.pos = make([]int, len(a.ref.Features))
+	}
+	var index map[string]int
+	if len(feats) > 16 {
+		index = make(map[string]int, len(feats))
+		for j := range feats {
+			index[feats[j].Name] = j
+		}
+	}
+	for i := range a.ref.Features {
+		name := a.ref.Features[i].Name
+		a.pos[i] = -1
+		if index != nil {
+			if j, ok := index[name]; ok {
+				a.pos[i] = j
+			}
+			continue
+		}
+		for j := range feats {
+			if feats[j].Name == name {
+				a.pos[i] = j
+				break
+			}
+		}
+	}
+	a.names, a.known = a.names[:0], len(feats) <= maxCachedNames
+	if !a.known {
+		a.names = nil // not remembered: the next event rebuilds pos
+		return a.pos
+	}
+	for j := range feats {
+		a.names = append(a.names, feats[j].Name)
+	}
+	return a.pos
 }
 
 // Fill implements aggregate.Accumulator.
@@ -80,18 +163,29 @@ type Router struct {
 	// Undecodable counts inference records that did not decode; the adapter
 	// writes that topic, so any is a bug, but it must not stop the stream.
 	Undecodable int64
+
+	// The event and feature list the records decode into, reused: one
+	// loop goroutine routes at a time.
+	ev    schemas.InferenceEvent
+	feats []schemas.Feature
 }
 
 // Route adds one inference to its window.
 func (r *Router) Route(rec *kgo.Record, eng *window.Level1[*Acc], now time.Time) error {
-	var e schemas.InferenceEvent
-	if err := schemas.Unmarshal(rec.Value, &e); err != nil {
+	feats, err := schemas.UnmarshalFeatures(rec.Value, &r.ev, r.feats)
+	if cap(feats) <= maxCachedNames {
+		r.feats = feats
+	} else {
+		r.feats = nil // a hostile event's list is not kept
+	}
+	if err != nil {
 		r.Undecodable++
 		return nil
 	}
+	e := &r.ev
 	k := window.Key{Family: schemas.FamilyDrift, ModelID: e.ModelID, ModelVersion: e.ModelVersion, Variant: e.Variant}
 	if a, ok := eng.Add(rec.Partition, rec.Offset, k, e.EventTime, now); ok {
-		a.add(&e)
+		a.addFeatures(e, feats)
 	}
 	return nil
 }

@@ -69,6 +69,11 @@ type Sketch struct {
 	// quant is the values' quantile sketch (quantile.go); nil once the
 	// sketch merged a state without one, from a writer before it.
 	quant *ddsketch.DDSketch
+	qadd  quantAdder // adds to quant without its interface calls
+	// qguide finds quantile bins without a binary search (binguide.go),
+	// built on the first numeric value: level 2's sketches only merge.
+	qguide  *binGuide
+	qguided bool // qguide was built, or cannot be
 
 	// categorical
 	cats   map[string]int64 // reference categories and kept unseen ones
@@ -183,6 +188,29 @@ func (s *Sketch) Add(v any) {
 	}
 }
 
+// AddFeature is Add for a decoded feature (schemas.UnmarshalFeatures),
+// without boxing its value.
+func (s *Sketch) AddFeature(f *schemas.Feature) {
+	switch f.Type {
+	case schemas.FeatureDouble:
+		s.AddFloat64(f.Double)
+	case schemas.FeatureLong:
+		s.addInt(f.Long)
+	case schemas.FeatureString:
+		s.AddString(f.Str)
+	case schemas.FeatureBoolean:
+		if f.Bool {
+			s.AddString("true")
+		} else {
+			s.AddString("false")
+		}
+	case schemas.FeatureNull:
+		s.missing++
+	default:
+		s.mismatches++
+	}
+}
+
 func (s *Sketch) addInt(x int64) {
 	if s.kind == kindCategorical {
 		s.addCategory(strconv.FormatInt(x, 10), 1)
@@ -217,7 +245,15 @@ func (s *Sketch) AddFloat64(x float64) {
 		s.count++
 		s.sum = saturate(s.sum + x)
 		s.sumSq = saturate(s.sumSq + x*x)
-		q := BinIndex(s.p.QuantileEdges, x)
+		if !s.qguided {
+			s.qguide, s.qguided = newBinGuide(s.p.QuantileEdges), true
+		}
+		var q int
+		if s.qguide != nil {
+			q = s.qguide.index(x)
+		} else {
+			q = BinIndex(s.p.QuantileEdges, x)
+		}
 		s.qbins[q]++
 		if s.binOfQ != nil {
 			s.bins[s.binOfQ[q]]++
@@ -225,7 +261,7 @@ func (s *Sketch) AddFloat64(x float64) {
 			s.bins[BinIndex(s.p.BinEdges, x)]++
 		}
 		if s.quant != nil {
-			addQuantile(s.quant, x)
+			s.qadd.add(s.quant, x)
 		}
 	case kindCategorical:
 		switch {

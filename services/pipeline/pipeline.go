@@ -36,6 +36,9 @@ type Config struct {
 	OutOfOrderness time.Duration `yaml:"out_of_orderness"`
 	Lateness       time.Duration `yaml:"lateness"`
 	IdleTimeout    time.Duration `yaml:"idle_timeout"`
+	// Retain is how long a finished window is kept for late events to
+	// revise it.
+	Retain time.Duration `yaml:"retain"`
 	// LabelHorizon is how long after a window the labeler waits for labels.
 	LabelHorizon time.Duration `yaml:"label_horizon"`
 	// ShadowHorizon is how long a prediction waits for its shadow pair.
@@ -66,6 +69,7 @@ func Defaults() Config {
 		WindowSize:     window.DefaultSize,
 		OutOfOrderness: window.DefaultOutOfOrderness,
 		IdleTimeout:    window.DefaultIdleTimeout,
+		Retain:         window.DefaultRetain,
 		LabelHorizon:   time.Hour,
 		ShadowHorizon:  time.Minute,
 		LabelSources:   []string{"labels"},
@@ -93,6 +97,7 @@ func (c Config) window(manual bool) window.Config {
 		OutOfOrderness:  c.OutOfOrderness,
 		Lateness:        c.Lateness,
 		IdleTimeout:     c.IdleTimeout,
+		Retain:          c.Retain,
 		ManualWatermark: manual,
 	}
 }

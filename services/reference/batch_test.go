@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -119,30 +120,35 @@ func TestFromCSVBatchesAreRowOrder(t *testing.T) {
 // categorical columns; DRIFTLINE_BENCH_CSV names a larger file to profile
 // instead (tools/evidently/bench.py writes one).
 func BenchmarkFromCSV(b *testing.B) {
-	var data []byte
-	if path := os.Getenv("DRIFTLINE_BENCH_CSV"); path != "" {
-		var err error
-		if data, err = os.ReadFile(path); err != nil {
-			b.Fatal(err)
-		}
-	} else {
-		rng := rand.New(rand.NewPCG(3, 4))
-		var sb bytes.Buffer
-		sb.WriteString("n0,n1,n2,n3,n4,n5,n6,n7,c0,c1\n")
-		for range 10_000 {
-			for j := range 8 {
-				fmt.Fprintf(&sb, "%.6g,", rng.NormFloat64()*float64(j+1))
-			}
-			fmt.Fprintf(&sb, "k%d,%s\n", rng.IntN(50), []string{"yes", "no"}[rng.IntN(2)])
-		}
-		data = sb.Bytes()
-	}
+	data := benchCSV(b)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		if _, err := reference.FromCSV(bytes.NewReader(data), reference.Options{Name: "bench"}); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchCSV returns the file DRIFTLINE_BENCH_CSV names, else 10,000 rows
+// of 8 numeric and 2 categorical columns.
+func benchCSV(b *testing.B) []byte {
+	if path := os.Getenv("DRIFTLINE_BENCH_CSV"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return data
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var sb bytes.Buffer
+	sb.WriteString("n0,n1,n2,n3,n4,n5,n6,n7,c0,c1\n")
+	for range 10_000 {
+		for j := range 8 {
+			fmt.Fprintf(&sb, "%.6g,", rng.NormFloat64()*float64(j+1))
+		}
+		fmt.Fprintf(&sb, "k%d,%s\n", rng.IntN(50), []string{"yes", "no"}[rng.IntN(2)])
+	}
+	return sb.Bytes()
 }
 
 // TestForEachField checks that each column's fields arrive in row order
@@ -200,5 +206,63 @@ func TestForEachField(t *testing.T) {
 	rr, _ = reference.NewRowReader(strings.NewReader(in), "cur.csv")
 	if _, err := rr.ForEachField(ctx, cols, func(int, string) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: error %v, want context.Canceled", err)
+	}
+}
+
+// TestFromCSVManyRows checks a column of 150,000 numbers against
+// FromColumns on the same numbers, and the categories of a column whose
+// numbers, written in several ways, turn categorical near its end
+// against a count of its texts.
+func TestFromCSVManyRows(t *testing.T) {
+	const rows = 150_000
+	rng := rand.New(rand.NewPCG(5, 6))
+	var sb strings.Builder
+	sb.WriteString("x,m\n")
+	xs := make([]float64, rows)
+	ms := make([]string, rows)
+	for i := range rows {
+		s := fmt.Sprintf("%.5g", rng.NormFloat64())
+		xs[i], _ = strconv.ParseFloat(s, 64)
+		ms[i] = []string{"1", "1.0", " 1", "2", "2e0"}[rng.IntN(5)]
+		if i == rows-10 {
+			ms[i] = "x" // the column turns categorical near its end
+		}
+		fmt.Fprintf(&sb, "%s,%s\n", s, ms[i])
+	}
+	got, err := reference.FromCSV(strings.NewReader(sb.String()), reference.Options{Name: "many"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := reference.FromColumns("", "", []reference.Column{{Name: "x", Numbers: xs}, {Name: "m", Strings: ms}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range want.Features {
+		if g, w := fmt.Sprintf("%+v", got.Features[k]), fmt.Sprintf("%+v", want.Features[k]); g != w {
+			t.Errorf("feature %d:\ngot  %s\nwant %s", k, g, w)
+		}
+	}
+	if n := len(got.Features[1].Categories); n != 6 {
+		t.Errorf("m has %d categories, want 6: %v", n, got.Features[1].Categories)
+	}
+}
+
+// BenchmarkRowReader reads the CSV of BenchmarkFromCSV (or
+// DRIFTLINE_BENCH_CSV) into rows, without parsing the fields.
+func BenchmarkRowReader(b *testing.B) {
+	data := benchCSV(b)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		rr, err := reference.NewRowReader(bytes.NewReader(data), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		cols := make([]int, len(rr.Header()))
+		for i := range cols {
+			cols[i] = i
+		}
+		if _, err := rr.ForEachField(context.Background(), cols[:1], func(int, string) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

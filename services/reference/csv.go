@@ -110,7 +110,7 @@ func FromCSV(r io.Reader, opts Options) (*schemas.ReferenceProfile, error) {
 				if c.numeric {
 					features[i] = numericProfile(c.name, c.floats, c.missing+c.nonFinite)
 				} else {
-					features[i] = categoricalProfile(c.name, c.cats, c.missing)
+					features[i] = categoricalProfile(c.name, c.cats.counts(), c.missing)
 				}
 				c.floats, c.cats = nil, nil
 			}
@@ -171,7 +171,7 @@ func selectColumns(name string, header []string, opts Options) ([]*column, error
 			name:    h,
 			index:   i,
 			numeric: !categorical[h],
-			cats:    make(map[string]int64),
+			cats:    newDistinct(),
 		})
 	}
 	if len(cols) == 0 {
@@ -190,7 +190,7 @@ type column struct {
 	floats    []float64
 	nonFinite int64 // NaN or ±Inf numbers: missing if the column stays numeric
 	missing   int64
-	cats      map[string]int64 // nil once dropped
+	cats      *distinct // nil once dropped
 }
 
 func (c *column) add(v string, maxDistinct int) error {
@@ -198,10 +198,16 @@ func (c *column) add(v string, maxDistinct int) error {
 		c.missing++
 		return nil
 	}
+	var key uint64
 	if c.numeric {
-		if f, ok := parseNumber(v); !ok {
+		f, ok, k := parseNumberKey(v)
+		key = k
+		if !ok {
 			c.numeric = false
 			c.floats = nil
+			if c.cats != nil {
+				c.cats.textsOnly()
+			}
 		} else if math.IsNaN(f) || math.IsInf(f, 0) {
 			c.nonFinite++
 		} else {
@@ -214,37 +220,220 @@ func (c *column) add(v string, maxDistinct int) error {
 		}
 		return fmt.Errorf("more than %d distinct values, so not a categorical feature; leave it out with Options.Exclude or raise Options.MaxDistinct", maxDistinct)
 	}
-	if n, ok := c.cats[v]; ok {
-		c.cats[v] = n + 1
+	if c.cats.inc(v, key) {
 		return nil
 	}
 	if !utf8.ValidString(v) {
 		return errors.New("value is not valid UTF-8")
 	}
-	if len(c.cats) >= maxDistinct {
+	if c.cats.len() >= maxDistinct {
 		c.cats = nil
 		if c.numeric {
 			return nil
 		}
 		return fmt.Errorf("more than %d distinct values, so not a categorical feature; leave it out with Options.Exclude or raise Options.MaxDistinct", maxDistinct)
 	}
-	// The record's fields share one string; a key must not pin the line.
-	c.cats[strings.Clone(v)] = 1
+	c.cats.add(v, key)
 	return nil
+}
+
+// distinct counts a column's values by their text. Numbers, which most
+// values of most columns are, are counted by their decimalKey when they
+// have one: a map of integers is cheaper than one of strings, and a key
+// needs no copy of its text.
+type distinct struct {
+	n      []int64 // the count of each distinct value
+	byText map[string]int32
+	byKey  map[uint64]int32 // nil once texts only
+}
+
+func newDistinct() *distinct {
+	return &distinct{byText: map[string]int32{}, byKey: map[uint64]int32{}}
+}
+
+func (d *distinct) len() int { return len(d.n) }
+
+// inc counts v, whose decimalKey is key, if it was seen before.
+func (d *distinct) inc(v string, key uint64) bool {
+	var i int32
+	var ok bool
+	if key != 0 && d.byKey != nil {
+		i, ok = d.byKey[key]
+	} else {
+		i, ok = d.byText[v]
+	}
+	if ok {
+		d.n[i]++
+	}
+	return ok
+}
+
+// add counts v, whose decimalKey is key, seen for the first time.
+func (d *distinct) add(v string, key uint64) {
+	i := int32(len(d.n))
+	d.n = append(d.n, 1)
+	if key != 0 && d.byKey != nil {
+		d.byKey[key] = i
+		return
+	}
+	// Lines share strings; a key must not pin them.
+	d.byText[strings.Clone(v)] = i
+}
+
+// textsOnly counts every value by text from now on, when values are no
+// longer parsed.
+func (d *distinct) textsOnly() {
+	for k, i := range d.byKey {
+		d.byText[decimalText(k)] = i
+	}
+	d.byKey = nil
+}
+
+func (d *distinct) counts() map[string]int64 {
+	m := make(map[string]int64, len(d.n))
+	for t, i := range d.byText {
+		m[t] = d.n[i]
+	}
+	for k, i := range d.byKey {
+		m[decimalText(k)] = d.n[i]
+	}
+	return m
 }
 
 // parseNumber parses a decimal floating-point number as pandas would read
 // one: Go's hexadecimal floats and digit separators do not count.
 func parseNumber(s string) (float64, bool) {
-	s = trimSpace(s)
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '_' || c == 'x' || c == 'X' {
-			return 0, false
+	f, ok, _ := parseNumberKey(s)
+	return f, ok
+}
+
+// parseNumberKey is parseNumber, also returning the decimalKey of a
+// number written in plain decimal (0 when not: see decimalKey).
+func parseNumberKey(s string) (f float64, ok bool, key uint64) {
+	t := trimSpace(s)
+	if f, key, ok := parseSimple(t); ok {
+		if len(t) != len(s) {
+			key = 0 // the spaces are part of the text
+		}
+		return f, true, key
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c == '_' || c == 'x' || c == 'X' {
+			return 0, false, 0
 		}
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	f, err := strconv.ParseFloat(t, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, false
+		return 0, false, 0
 	}
-	return f, true
+	return f, true, 0
+}
+
+// A decimalKey identifies a number written in plain decimal: a minus sign
+// or none, then digits without leading zeros (but for a lone 0), then
+// none or a point and digits not ending in 0, at most 2^53 - 1 without the
+// point and at most 22 after it ("12", "-0.05", "-0"). Such a text is a
+// function of its key, its significand m, scale (digits after the point)
+// and sign, so that counting a column's texts can count keys instead (see
+// distinct): 1<<63 | neg<<58 | scale<<53 | m. The key of any other text
+// is 0.
+func decimalText(key uint64) string {
+	m, scale, neg := key&(1<<53-1), int(key>>53&31), key>>58&1 == 1
+	digits := strconv.FormatUint(m, 10)
+	if scale > 0 {
+		if len(digits) <= scale {
+			digits = strings.Repeat("0", scale+1-len(digits)) + digits
+		}
+		digits = digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
+	}
+	if neg {
+		return "-" + digits
+	}
+	return digits
+}
+
+// pow10 holds the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseSimple parses the usual numbers of a CSV file, such as "-12.345",
+// "42" or "1e-3", several times faster than strconv.ParseFloat and to the
+// same float64: with at most 19 significant digits m and a power of ten
+// p, when m < 2^53 and |p| <= 22 both are exact as float64s, so one
+// multiplication or division rounds to the nearest float64 to m·10^p
+// (Clinger's fast path, also strconv's first). ok is false for anything
+// else (other forms, more digits, larger powers), left to
+// strconv.ParseFloat. key is s's decimalKey.
+func parseSimple(s string) (f float64, key uint64, ok bool) {
+	i := 0
+	neg, plain := false, true
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg = s[i] == '-'
+		plain = neg
+		i++
+	}
+	var m uint64
+	start := i
+	for ; i < len(s) && s[i]-'0' <= 9; i++ {
+		m = m*10 + uint64(s[i]-'0')
+	}
+	// Plain: one integer digit, or no leading zero.
+	intDigits := i - start
+	plain = plain && (intDigits == 1 || intDigits > 1 && s[start] != '0')
+	exp := 0 // the power of ten
+	if i < len(s) && s[i] == '.' {
+		i++
+		frac := i
+		for ; i < len(s) && s[i]-'0' <= 9; i++ {
+			m = m*10 + uint64(s[i]-'0')
+		}
+		exp = frac - i
+		plain = plain && exp < 0 && s[i-1] != '0'
+	}
+	// More than 19 digits (leading zeros too, for simplicity) could
+	// overflow m: strconv's.
+	if digits := intDigits - exp; digits == 0 || digits > 19 {
+		return 0, 0, false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		plain = false
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			eneg = s[i] == '-'
+			i++
+		}
+		start, e := i, 0
+		for ; i < len(s) && s[i]-'0' <= 9; i++ {
+			if e < 10000 {
+				e = e*10 + int(s[i]-'0')
+			}
+		}
+		if i == start {
+			return 0, 0, false
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != len(s) || m >= 1<<53 || exp < -22 || exp > 22 {
+		return 0, 0, false
+	}
+	f = float64(m)
+	if exp < 0 {
+		f /= pow10[-exp]
+	} else {
+		f *= pow10[exp]
+	}
+	if plain {
+		key = 1<<63 | uint64(-exp)<<53 | m
+		if neg {
+			key |= 1 << 58
+		}
+	}
+	if neg {
+		f = -f
+	}
+	return f, key, true
 }

@@ -20,29 +20,33 @@ func sortFloats(xs []float64) {
 		return
 	}
 	keys, buf := make([]uint64, n), make([]uint64, n)
-	for i, x := range xs {
-		keys[i] = sortKey(x)
-	}
 	const bits = 11
 	const mask = 1<<bits - 1
-	var count [1 << bits]int
-	for shift := uint(0); shift < 64; shift += bits {
-		clear(count[:])
-		for _, k := range keys {
-			count[k>>shift&mask]++
+	const passes = (64 + bits - 1) / bits
+	// Every pass's digit counts, in one read of the keys.
+	var count [passes][1 << bits]int
+	for i, x := range xs {
+		k := sortKey(x)
+		keys[i] = k
+		for p := range passes {
+			count[p][k>>(p*bits)&mask]++
 		}
-		if count[keys[0]>>shift&mask] == n {
+	}
+	for p := range passes {
+		shift := uint(p * bits)
+		c := &count[p]
+		if c[keys[0]>>shift&mask] == n {
 			continue // every key has this digit: nothing moves
 		}
 		sum := 0
-		for d, c := range count {
-			count[d] = sum
-			sum += c
+		for d, m := range c {
+			c[d] = sum
+			sum += m
 		}
 		for _, k := range keys {
 			d := k >> shift & mask
-			buf[count[d]] = k
-			count[d]++
+			buf[c[d]] = k
+			c[d]++
 		}
 		keys, buf = buf, keys
 	}

@@ -178,17 +178,34 @@ func numericProfile(name string, vals []float64, missing int64) schemas.FeatureP
 		}
 	}
 	sortFloats(vals)
-	distinct := distinctSorted(vals)
-	fp.UniqueCount = int64(len(distinct))
+	// The distinct values themselves are needed only when few (or the
+	// values are): a million of them would be a second copy of vals.
+	unique := countDistinct(vals)
+	fp.UniqueCount = int64(unique)
+	var distinct []float64
+	if unique <= Quantiles || len(vals) <= ExactRows {
+		distinct = distinctSorted(vals)
+	}
 	if len(vals) > 0 {
 		fp.Min, fp.Max = vals[0], vals[len(vals)-1]
 		fp.Mean, fp.Std = meanStd(vals)
 	}
-	fp.BinEdges = binEdges(vals, distinct)
-	fp.QuantileEdges = quantileEdges(vals, distinct)
+	fp.BinEdges = binEdges(vals, unique, distinct)
+	fp.QuantileEdges = quantileEdges(vals, unique, distinct)
 	fp.BinCounts = countBins(vals, fp.BinEdges)
 	fp.QuantileCounts = countBins(vals, fp.QuantileEdges)
 	return fp
+}
+
+// countDistinct is len(distinctSorted(vals)).
+func countDistinct(vals []float64) int {
+	n := 0
+	for i, x := range vals {
+		if i == 0 || x != vals[i-1] {
+			n++
+		}
+	}
+	return n
 }
 
 func distinctSorted(vals []float64) []float64 {
@@ -201,10 +218,11 @@ func distinctSorted(vals []float64) []float64 {
 	return out
 }
 
-// binEdges returns the PSI bin edges (see the package comment).
-func binEdges(sorted, distinct []float64) []float64 {
+// binEdges returns the PSI bin edges (see the package comment) of sorted
+// values with unique distinct values; distinct holds them when few.
+func binEdges(sorted []float64, unique int, distinct []float64) []float64 {
 	edges := []float64{}
-	if len(distinct) <= Bins {
+	if unique <= Bins {
 		if len(distinct) > 1 {
 			edges = append(edges, distinct[1:]...)
 		}
@@ -220,14 +238,15 @@ func binEdges(sorted, distinct []float64) []float64 {
 	return edges
 }
 
-// quantileEdges returns the quantile bin edges (see the package comment).
-func quantileEdges(sorted, distinct []float64) []float64 {
+// quantileEdges returns the quantile bin edges (see the package comment),
+// as binEdges does.
+func quantileEdges(sorted []float64, unique int, distinct []float64) []float64 {
 	edges := []float64{}
 	n := len(sorted)
 	if n == 0 {
 		return edges
 	}
-	if len(distinct) <= Quantiles || n <= ExactRows {
+	if unique <= Quantiles || n <= ExactRows {
 		edges = append(edges, distinct...)
 	} else {
 		edges = append(edges, sorted[0])
@@ -400,6 +419,13 @@ func isMissing(s string) bool {
 	switch len(s) {
 	case 0:
 		return true
+	case 1:
+		return false
+	}
+	if s[0]|0x20 != 'n' { // every spelling starts with an n; most values do not
+		return false
+	}
+	switch len(s) {
 	case 2:
 		return strings.EqualFold(s, "NA")
 	case 3:

@@ -2,7 +2,7 @@ package reference
 
 import (
 	"context"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -16,33 +16,44 @@ import (
 // profiles a reference by (RFC 4180, comma-separated, a header row, a
 // UTF-8 byte-order mark ignored, ragged rows an error naming the line), so
 // that data compared with a reference is read the way the reference was.
-// It holds one row in memory; IsMissing and ParseNumeric interpret its
-// fields as FromCSV does.
+// It holds one row in memory, besides a read buffer (see csvReader, which
+// splits rows as encoding/csv does); IsMissing and ParseNumeric interpret
+// its fields as FromCSV does.
 type RowReader struct {
 	name   string
-	cr     *csv.Reader
+	cr     *csvReader
 	header []string
+	// last holds the row Next returned last (the header's before), for
+	// Errorf's line numbers.
+	last *rowBatch
+	err  error // the error every read returns once one has
 }
 
 // NewRowReader reads the header row of r. name names the input in errors
 // ("current CSV" when empty).
 func NewRowReader(r io.Reader, name string) (*RowReader, error) {
+	return newRowReader(r, name, csvBufSize)
+}
+
+// newRowReader is NewRowReader with a read buffer of bufSize bytes to
+// start with (tests try small ones).
+func newRowReader(r io.Reader, name string, bufSize int) (*RowReader, error) {
 	if name == "" {
 		name = "current CSV"
 	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1 // ragged rows get our own error, with the line
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	rr := &RowReader{name: name, cr: newCSVReader(r, bufSize), last: newRowBatch(-1)}
+	err := rr.cr.readRows(rr.last, 1, -1)
 	if err == io.EOF {
 		return nil, fmt.Errorf("%s: empty input: a header row is required", name)
 	}
 	if err != nil {
 		return nil, csvError(name, err)
 	}
-	header = append([]string(nil), header...) // ReuseRecord would overwrite it
+	header := append([]string(nil), rr.last.fields...)
 	header[0] = strings.TrimPrefix(header[0], "\uFEFF")
-	return &RowReader{name: name, cr: cr, header: header}, nil
+	rr.header = header
+	rr.last.width = len(header)
+	return rr, nil
 }
 
 // Name is the input's name, as errors give it.
@@ -84,20 +95,13 @@ func (r *RowReader) Index(columns []string) ([]int, error) {
 
 // Next returns the next row, or io.EOF after the last. The slice is reused
 // by the following call. A row whose field count differs from the
-// header's is an error naming the line, as are CSV syntax errors.
+// header's is an error naming the line, as are CSV syntax errors; once
+// Next has returned an error, it returns that error again.
 func (r *RowReader) Next() ([]string, error) {
-	rec, err := r.cr.Read()
-	if err == io.EOF {
-		return nil, io.EOF
+	if err := r.readBatch(r.last, 1); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, csvError(r.name, err)
-	}
-	if len(rec) != len(r.header) {
-		line, _ := r.cr.FieldPos(0)
-		return nil, fmt.Errorf("%s:%d: row has %d fields, the header has %d", r.name, line, len(rec), len(r.header))
-	}
-	return rec, nil
+	return r.last.row(0), nil
 }
 
 // rowBatch holds consecutive data rows for readers that hand rows to
@@ -136,23 +140,22 @@ func (b *rowBatch) line(i, j int) int {
 func (r *RowReader) readBatch(b *rowBatch, n int) error {
 	b.fields, b.lines = b.fields[:0], b.lines[:0]
 	clear(b.spans)
-	for b.len() < n {
-		rec, err := r.Next()
-		if err != nil {
-			return err
-		}
-		b.fields = append(b.fields, rec...)
-		first, _ := r.cr.FieldPos(0)
-		if last, _ := r.cr.FieldPos(len(rec) - 1); last != first {
-			lines := make([]int, len(rec))
-			for j := range rec {
-				lines[j], _ = r.cr.FieldPos(j)
-			}
-			b.spans[b.len()] = lines
-		}
-		b.lines = append(b.lines, first)
+	if r.err != nil {
+		return r.err
 	}
-	return nil
+	err := r.cr.readRows(b, n, len(r.header))
+	var ragged *raggedError
+	switch {
+	case err == nil:
+		return nil
+	case err == io.EOF:
+	case errors.As(err, &ragged):
+		err = fmt.Errorf("%s:%d: row has %d fields, the header has %d", r.name, ragged.line, ragged.fields, len(r.header))
+	default:
+		err = csvError(r.name, err)
+	}
+	r.err = err
+	return err
 }
 
 // batchRows is how many rows ForEachField's reader hands its workers at
@@ -167,7 +170,9 @@ const batchRows = 512
 // independent). It returns the number of rows, or the error a row-by-row
 // read would meet first: the earliest row's, and in a row the first k's.
 // An error from add is returned as Errorf returns it, naming the line and
-// the column. ctx is checked between batches.
+// the column. ctx is checked between batches. A field shares its memory
+// with the batch's other rows: add should keep a copy (strings.Clone) of
+// a field it keeps, or it keeps the batch.
 func (r *RowReader) ForEachField(ctx context.Context, columns []int, add func(k int, field string) error) (int, error) {
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(columns)))
 	own := make([][]int, workers) // the ks each worker adds
@@ -282,7 +287,10 @@ func recycle(free chan *rowBatch, b *rowBatch) {
 // naming the input, the field's line and its column, as in
 // `cur.csv:12: column "age": value is not a number`.
 func (r *RowReader) Errorf(i int, format string, args ...any) error {
-	line, _ := r.cr.FieldPos(i)
+	line := 0
+	if r.last.len() > 0 {
+		line = r.last.line(0, i)
+	}
 	return fmt.Errorf("%s:%d: column %q: "+format, append([]any{r.name, line, r.header[i]}, args...)...)
 }
 

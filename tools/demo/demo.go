@@ -155,13 +155,15 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		for f, n := range want {
 			done = done && got[f] >= n
 		}
-		if done {
-			break
-		}
-		if time.Since(last) > 2*time.Second {
+		// The last line shows the finished count, not one from up to
+		// 2 s before.
+		if done || time.Since(last) > 2*time.Second {
 			last = time.Now()
 			fmt.Fprintf(out, "  windows finished: drift %d/%d · performance %d/%d · shadow %d/%d · dead letters %d · triggers %d\n",
 				got["ops"], want["ops"], got["performance"], want["performance"], got["shadow"], want["shadow"], dead, triggersSeen.Load())
+		}
+		if done {
+			break
 		}
 		select {
 		case <-ctx.Done():

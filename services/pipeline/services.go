@@ -139,7 +139,11 @@ func RunDrift(ctx context.Context, c Config, d Deps) error {
 func RunFeedback(ctx context.Context, c Config, d Deps) error {
 	t := c.topics()
 	r := &feedback.Router{Store: d.Store, Topics: t, Horizon: c.LabelHorizon, OutOfOrderness: c.OutOfOrderness}
-	return runLevels(ctx, c, d, "feedback", []string{t.Inferences(), t.Labels()}, c.window(true), feedback.NewAcc, r,
+	// The join reads the labels stored so far: a window finished while a
+	// partition was idle is joined again once that partition passed it.
+	wcfg := c.window(true)
+	wcfg.RecomputeAfterIdle = true
+	return runLevels(ctx, c, d, "feedback", []string{t.Inferences(), t.Labels()}, wcfg, feedback.NewAcc, r,
 		"performance", feedback.Computer{Store: d.Store}, kgo.Balancers(kgo.RangeBalancer()))
 }
 

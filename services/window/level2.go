@@ -16,6 +16,9 @@ type Level2 struct {
 	retain   time.Duration
 	idle     time.Duration // how long another partition must be active before an idle one is skipped
 	count    int32         // source partitions
+	// recompute emits a window finished with an idle partition excused
+	// again once every partition has passed it (Config.RecomputeAfterIdle).
+	recompute bool
 	// marks holds each source partition's watermark as read from each
 	// partials partition. Level 1 sends a window's partial before the
 	// heartbeat that passes it, on the same partials partition, but Kafka
@@ -44,6 +47,11 @@ type merge struct {
 	accepted int32 // partials taken, which numbers the window's revisions
 	done     bool
 	dirty    bool
+	// provisional marks a window finished while an idle partition behind
+	// it was excused; recomputed counts the times it went out again once
+	// every partition had passed it (one more revision each).
+	provisional bool
+	recomputed  int32
 }
 
 // Final is a window ready to be computed: the partials of each source
@@ -70,6 +78,7 @@ func NewLevel2(family string, cfg Config) *Level2 {
 		lateness:  cfg.Lateness,
 		retain:    cfg.Retain,
 		idle:      cfg.IdleTimeout,
+		recompute: cfg.RecomputeAfterIdle,
 		marks:     make(map[int32]map[int32]mark),
 		windows:   make(map[Key]*merge),
 		minOffset: make(map[int32]int64),
@@ -315,6 +324,18 @@ func (l *Level2) passed(pp int32, t, now time.Time) bool {
 	return reached
 }
 
+// passedAll reports whether every source partition's watermark, as read
+// from partials partition pp, is past t, idle or not.
+func (l *Level2) passedAll(pp int32, t time.Time) bool {
+	marks := l.marks[pp]
+	for p := int32(0); p < l.count; p++ {
+		if marks[p].wm.Before(t) {
+			return false
+		}
+	}
+	return l.count > 0
+}
+
 // Ready returns the windows that every source partition has passed, and the
 // revised windows that late partials changed, oldest first.
 func (l *Level2) Ready(now time.Time) []Final {
@@ -323,7 +344,16 @@ func (l *Level2) Ready(now time.Time) []Final {
 		switch {
 		case !m.done && l.passed(m.pp, k.End.Add(l.lateness), now):
 			m.done = true
+			m.provisional = l.recompute && !l.passedAll(m.pp, k.End.Add(l.lateness))
 		case m.done && m.dirty:
+		case m.done && m.provisional && l.passedAll(m.pp, k.End.Add(l.lateness)):
+			// Finished while an idle partition was excused, and passed by
+			// every partition now: computed again, under the next
+			// revision, from what the store holds by now. A restart of
+			// level 2 in between forgets this; its replay goes out under
+			// the first revision, whose insert token the store has seen.
+			m.provisional = false
+			m.recomputed++
 		case m.done && l.passed(m.pp, k.End.Add(l.lateness+l.retain), now):
 			// Level 1 takes no more events for it. Should a restart read
 			// some of its partials again, the window goes out merged from
@@ -335,7 +365,7 @@ func (l *Level2) Ready(now time.Time) []Final {
 			continue
 		}
 		m.dirty = false
-		f := Final{Key: k, Revision: max(m.accepted-1, 0)}
+		f := Final{Key: k, Revision: max(m.accepted-1, 0) + m.recomputed}
 		for _, s := range m.parts {
 			f.Partials = append(f.Partials, s.merged()...)
 		}

@@ -54,6 +54,12 @@ type Config struct {
 	// from the event times given to Add, for services whose windows are in
 	// one time (prediction time) but close by another (label arrival).
 	ManualWatermark bool
+	// RecomputeAfterIdle has level 2 emit a window once more when every
+	// source partition's watermark has passed it, if it finished while an
+	// idle partition was excused: for families whose metrics read state
+	// beyond the partials (the labeler joins the labels stored so far),
+	// which the idle partition may still add to.
+	RecomputeAfterIdle bool
 }
 
 // Defaults.

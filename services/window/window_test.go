@@ -817,3 +817,42 @@ func TestLevel1EventsAfterIdleHandoverAreNotLate(t *testing.T) {
 		}
 	}
 }
+
+// A window finished while an idle partition was excused goes out once more,
+// under the next revision, when every partition has passed it, if the
+// family asks for it (the labeler: labels of the idle partition may still
+// come within the horizon); otherwise it stays finished.
+func TestLevel2RecomputesWindowFinishedWithIdlePartition(t *testing.T) {
+	for _, recompute := range []bool{true, false} {
+		c := cfg()
+		c.IdleTimeout = 10 * time.Second
+		c.RecomputeAfterIdle = recompute
+		now := time.Now()
+		l2 := NewLevel2("performance", c)
+		l2.Add(0, 0, schemas.WindowPartial{Family: "performance", ModelID: "m", WindowStart: t0, WindowEnd: t0.Add(time.Minute),
+			SourcePartition: 1, PartitionCount: 2, Watermark: t0, FirstOffset: 5, LastOffset: 9}, now)
+		hb := func(off int64, p int32, wm time.Time, idle bool, at time.Duration) {
+			l2.Add(0, off, schemas.WindowPartial{Family: "performance", SourcePartition: p, PartitionCount: 2, Watermark: wm, Idle: idle}, now.Add(at))
+		}
+		hb(1, 0, t0, true, 0)                     // idle, behind the window
+		hb(2, 1, t0.Add(2*time.Minute), false, 0) // active, past it
+		fs := l2.Ready(now.Add(c.IdleTimeout))
+		if len(fs) != 1 || fs[0].Revision != 0 {
+			t.Fatalf("recompute %v: ready = %+v, want the window at revision 0 with the idle partition excused", recompute, fs)
+		}
+		if fs := l2.Ready(now.Add(c.IdleTimeout + time.Second)); len(fs) != 0 {
+			t.Fatalf("recompute %v: the window went out again before the idle partition passed it: %+v", recompute, fs)
+		}
+		hb(3, 0, t0.Add(2*time.Minute), false, time.Minute) // back, past the window
+		fs = l2.Ready(now.Add(time.Minute))
+		switch {
+		case recompute && (len(fs) != 1 || fs[0].Revision != 1 || len(fs[0].Partials) != 1):
+			t.Fatalf("ready = %+v, want the window again at revision 1 once every partition passed it", fs)
+		case !recompute && len(fs) != 0:
+			t.Fatalf("without RecomputeAfterIdle the window went out again: %+v", fs)
+		}
+		if fs := l2.Ready(now.Add(2 * time.Minute)); len(fs) != 0 {
+			t.Fatalf("recompute %v: the window went out a third time: %+v", recompute, fs)
+		}
+	}
+}

@@ -150,6 +150,18 @@ func (l *Level1[A]) Flush(ctx context.Context, now time.Time) (stream.Offsets, e
 	return offs, nil
 }
 
+// Assigned registers the source partitions this instance now owns with
+// the engine: one that never sees a record still reports itself (idle,
+// after the idle timeout) instead of holding every window open at level 2,
+// and a partition taken over from another instance says at once that it
+// is active again, where level 2 may still hold the old owner's last
+// "idle".
+func (l *Level1[A]) Assigned(topic string, ps []int32) {
+	if topic == l.Source {
+		l.Engine.Assign(time.Now(), ps...)
+	}
+}
+
 // Revoked drops the state of partitions that moved away.
 func (l *Level1[A]) Revoked(topic string, ps []int32) {
 	if topic == l.Source {

@@ -92,8 +92,23 @@ func (l *Loop) log() *slog.Logger {
 	return l.Logger
 }
 
+// Assigner is implemented by handlers that want to know the partitions
+// they now own before any record of them arrives.
+type Assigner interface {
+	Assigned(topic string, partitions []int32)
+}
+
 func (l *Loop) assigned(_ context.Context, _ *kgo.Client, ps map[string][]int32) {
 	l.log().Info("partitions assigned", "partitions", ps)
+	a, ok := l.Handler.(Assigner)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for t, parts := range ps {
+		a.Assigned(t, parts)
+	}
 }
 
 func (l *Loop) revoked(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {

@@ -252,3 +252,52 @@ func TestLoopCommitsWhatFlushReturns(t *testing.T) {
 		})
 	}
 }
+
+// assigner is a recorder that also wants its partitions before records.
+type assigner struct {
+	*recorder
+	assigned map[string][]int32
+}
+
+func (a *assigner) Assigned(topic string, ps []int32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.assigned[topic] = append(a.assigned[topic], ps...)
+}
+
+// A handler that implements Assigner learns its partitions when the group
+// assigns them, records or not: an empty partition must still be known.
+func TestLoopTellsAssignerItsPartitions(t *testing.T) {
+	brokers := startKafka(t)
+	ctx := testContext(t, 30*time.Second)
+	admCl := newClient(t, brokers)
+	const topic, parts = "assign-me", 3
+	if _, err := kadm.NewClient(admCl).CreateTopic(ctx, parts, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	h := &assigner{recorder: newRecorder(topic, func() bool { return runCtx.Err() != nil },
+		func(int64, bool) (int64, bool) { return 0, false }), assigned: map[string][]int32{}}
+	l := &Loop{Handler: h, Every: 50 * time.Millisecond}
+	cl, err := kgo.NewClient(append(Config{Brokers: brokers}.Options(nil), l.GroupOptions("g-"+topic, topic)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	l.Client = cl
+	done := make(chan error, 1)
+	go func() { done <- l.Run(runCtx) }()
+	ok := waitFor(15*time.Second, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.assigned[topic]) == parts
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Fatalf("assigned %v, want the %d partitions of %s", h.assigned, parts, topic)
+	}
+}

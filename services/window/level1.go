@@ -366,7 +366,9 @@ func (l *Level1[A]) Assign(now time.Time, ps ...int32) {
 	for _, p := range ps {
 		s := l.part(p)
 		if s.lastSeen.IsZero() {
-			s.lastSeen = now
+			// New here: the next heartbeat says the partition is active,
+			// whatever its last owner said.
+			s.lastSeen, s.announce = now, true
 		}
 	}
 }

@@ -856,3 +856,29 @@ func TestLevel2RecomputesWindowFinishedWithIdlePartition(t *testing.T) {
 		}
 	}
 }
+
+// A partition assigned to this instance is known before its first record:
+// the next heartbeat says it is active (where level 2 may still hold its
+// last owner's "idle"), and one that never sees a record reports itself
+// idle after the idle timeout instead of holding every window open.
+func TestLevel1AssignedPartitionReports(t *testing.T) {
+	c := cfg()
+	c.IdleTimeout = time.Second
+	l := NewLevel1(c, func(Key) *counter { return &counter{} })
+	now := time.Now()
+	l.Assign(now, 2)
+	_, hbs := l.Flush(now)
+	if len(hbs) != 1 || hbs[0].Partition != 2 || hbs[0].Idle || !hbs[0].Watermark.IsZero() {
+		t.Fatalf("after Assign: heartbeats %+v, want partition 2 active with no watermark", hbs)
+	}
+	_, hbs = l.Flush(now.Add(2 * time.Second))
+	if len(hbs) != 1 || !hbs[0].Idle {
+		t.Fatalf("after the idle timeout: heartbeats %+v, want partition 2 idle", hbs)
+	}
+	// Assigned again while known (a cooperative rebalance that keeps it):
+	// nothing to announce.
+	l.Assign(now.Add(3*time.Second), 2)
+	if _, hbs = l.Flush(now.Add(3 * time.Second)); len(hbs) != 0 {
+		t.Fatalf("re-assigning a known partition sent %+v", hbs)
+	}
+}

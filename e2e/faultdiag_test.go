@@ -52,8 +52,9 @@ func (r *faultRun) partialsState() string {
 			left[o.Partition] = o.Offset
 		}
 	})
-	// Transaction markers may end a partition without a record, so reading
-	// stops when a poll brings nothing for two seconds.
+	// Reading stops at the end offsets listed above, or when a poll brings
+	// nothing for two seconds (a partition that ends in records this
+	// reader skips).
 	for len(left) > 0 && ctx.Err() == nil {
 		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
 		fs := cl.PollFetches(pctx)

@@ -51,6 +51,9 @@ func runPipeline(t *testing.T, brokers []string) {
 			             WHERE family = 'performance' AND metric = 'accuracy' AND ` + demo.Reported(world),
 			"agreement": `SELECT toUnixTimestamp64Milli(window_start), value, sample_count FROM metrics_latest
 			              WHERE family = 'shadow' AND metric = 'agreement_rate' AND ` + demo.Reported(world),
+			"views": `SELECT variant, metric, feature, toUnixTimestamp64Milli(window_start), value, detected, sample_count, windows
+			          FROM metric_views_latest
+			          WHERE (metric IN ('accuracy', 'agreement_rate') AND feature = '' OR metric = 'drift_score') AND ` + demo.ReportedViews(world),
 			"predictions": `SELECT uniqExact(event_id) FROM predictions`,
 			"deadletters": `SELECT error_class, source_topic FROM deadletters ORDER BY source_offset`,
 		} {
@@ -151,6 +154,8 @@ func runPipeline(t *testing.T, brokers []string) {
 		}
 	}
 
+	checkHourViews(t, world, truth, rows["views"])
+
 	// Malformed input went to the dead-letter topic and table, and every
 	// good record after it still flowed.
 	if len(dead) != truth.Malformed || len(rows["deadletters"].Rows) != truth.Malformed {
@@ -167,6 +172,62 @@ func runPipeline(t *testing.T, brokers []string) {
 	}
 	if got := asInt(rows["predictions"].Rows[0][0]); got != int64(truth.Inferences) {
 		t.Errorf("%d predictions stored, want %d", got, truth.Inferences)
+	}
+}
+
+// checkHourViews checks the sliding one-hour views (the last hour at every
+// window) against the generator's truth: each merges its twelve finished
+// windows, so its accuracy and agreement are exactly those of its hour's
+// requests; no feature drifts in an hour before the injection, and the
+// last hour, mostly after it, finds the injected feature and only it.
+func checkHourViews(t *testing.T, world synth.Options, truth synth.Truth, views *store.Result) {
+	t.Helper()
+	n := demo.HourViews(world)
+	perWindow := int(time.Hour / world.Window)
+	count := map[string]int{}
+	lastDrifted := map[string]bool{}
+	lastStart := world.Start.Add(world.Duration - time.Hour)
+	for _, r := range views.Rows {
+		variant, metric, feature := r[0].(string), r[1].(string), r[2].(string)
+		start, value, detected := time.UnixMilli(asInt(r[3])).UTC(), r[4].(float64), r[5].(bool)
+		count[metric+" "+variant]++
+		if got := asInt(r[7]); got != int64(perWindow) {
+			t.Errorf("view %s %s %s from %s merges %d windows, want %d", variant, metric, feature, start, got, perWindow)
+		}
+		var requests, right int
+		for w := start; w.Before(start.Add(time.Hour)); w = w.Add(world.Window) {
+			requests += truth.Requests[w]
+			switch metric {
+			case "accuracy":
+				right += truth.Correct[w][variant]
+			case "agreement_rate":
+				right += truth.Agree[w]
+			}
+		}
+		switch metric {
+		case "accuracy", "agreement_rate":
+			if want := float64(right) / float64(requests); math.Abs(value-want) > 1e-12 || asInt(r[6]) != int64(requests) {
+				t.Errorf("view %s %s from %s = %v over %v, want %v over %d", variant, metric, start, value, r[6], want, requests)
+			}
+		case "drift_score":
+			switch {
+			case detected && feature != world.DriftFeature:
+				t.Errorf("view %s from %s: drift detected on %s, which did not drift (score %v)", variant, start, feature, value)
+			case detected && !start.Add(time.Hour).After(world.DriftAt):
+				t.Errorf("view %s from %s: drift detected on %s in an hour before the injection (score %v)", variant, start, feature, value)
+			}
+			if start.Equal(lastStart) && detected {
+				lastDrifted[variant] = true
+			}
+		}
+	}
+	for _, k := range []string{"accuracy production", "accuracy shadow", "agreement_rate shadow"} {
+		if count[k] != n {
+			t.Errorf("%d one-hour views of %s, want %d", count[k], k, n)
+		}
+	}
+	if !lastDrifted["production"] || !lastDrifted["shadow"] {
+		t.Errorf("the last hour's view found drift on %s in variants %v, want production and shadow", world.DriftFeature, lastDrifted)
 	}
 }
 

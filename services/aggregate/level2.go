@@ -28,6 +28,8 @@ type Level2 struct {
 	Topics   stream.Topics
 	// OnMetrics, if set, sees every metric written (for progress output).
 	OnMetrics func([]schemas.MetricWindow)
+	// OnViews, if set, sees every view metric written.
+	OnViews func([]schemas.MetricWindow)
 
 	parts map[int32]bool
 }
@@ -55,12 +57,14 @@ func (l *Level2) Handle(ctx context.Context, fs kgo.Fetches) error {
 	return err
 }
 
-// Flush computes the finished windows, writes their metrics to ClickHouse
-// (deduplicated by window and revision) and to the metrics topic, and only
-// then lets their partials be committed.
+// Flush computes the finished windows, stores their state, writes their
+// metrics to ClickHouse (deduplicated by window and revision) and to the
+// metrics topic, computes the longer views they complete or revise, and
+// only then lets their partials be committed.
 func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, error) {
+	finals := l.Engine.Ready(now)
 	var all []schemas.MetricWindow
-	for _, f := range l.Engine.Ready(now) {
+	for _, f := range finals {
 		ms, err := l.Computer.Compute(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("compute window %s %s %s: %w", f.Key.Family, f.Key.ModelID, f.Key.Start.Format(time.RFC3339), err)
@@ -71,6 +75,12 @@ func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, erro
 		}
 		all = append(all, ms...)
 	}
+	// States go first: a view reads them, and a crash before the metrics
+	// replays the windows, whose states then go in again under the same
+	// token.
+	if err := WriteStates(ctx, l.Store, finals, now); err != nil {
+		return nil, err
+	}
 	if len(all) > 0 {
 		if err := WriteMetrics(ctx, l.Store, l.Producer, l.Topics, all); err != nil {
 			return nil, err
@@ -78,6 +88,9 @@ func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, erro
 		if l.OnMetrics != nil {
 			l.OnMetrics(all)
 		}
+	}
+	if err := l.flushViews(ctx, now); err != nil {
+		return nil, err
 	}
 	offs := stream.Offsets{}
 	for p := range l.parts {
@@ -88,12 +101,44 @@ func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, erro
 	return offs, nil
 }
 
+// flushViews computes the view instances the engine found ready from the
+// stored states of their windows. A failure stops the loop before the
+// partials are committed: the windows are read again and touch their views
+// again.
+func (l *Level2) flushViews(ctx context.Context, now time.Time) error {
+	for _, k := range l.Engine.Views(now) {
+		v, err := LoadView(ctx, l.Store, k)
+		if err != nil {
+			return fmt.Errorf("view %s %s %s-%s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), k.End.Format(time.RFC3339), err)
+		}
+		if v.Windows == 0 {
+			continue
+		}
+		ms, err := l.Computer.Compute(ctx, v.Final)
+		if err != nil {
+			return fmt.Errorf("compute view %s %s %s-%s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), k.End.Format(time.RFC3339), err)
+		}
+		for i := range ms {
+			ms[i].ComputedAt = now.UTC()
+			ms[i].Revision = v.Revision
+		}
+		if err := WriteViewMetrics(ctx, l.Store, v, ms); err != nil {
+			return err
+		}
+		if l.OnViews != nil {
+			l.OnViews(ms)
+		}
+	}
+	return nil
+}
+
 // Revoked needs nothing: level 2 keeps every partial it has read, and a new
 // owner of a partials partition replays it from the committed offset.
 func (l *Level2) Revoked(string, []int32) {}
 
 // WriteMetrics inserts metric rows with a token derived from their windows
-// and revisions, so a retry after a failure is absorbed, then produces them
+// (start and end: windows of another size that start together are other
+// rows) and revisions, so a retry after a failure is absorbed, then produces them
 // to the metrics topic keyed by model.
 func WriteMetrics(ctx context.Context, st store.Store, pr *kgo.Client, t stream.Topics, ms []schemas.MetricWindow) error {
 	h := sha256.New()
@@ -101,8 +146,8 @@ func WriteMetrics(ctx context.Context, st store.Store, pr *kgo.Client, t stream.
 	rs := make([]*kgo.Record, 0, len(ms))
 	for i := range ms {
 		m := &ms[i]
-		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%s|%s|%s|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
-			m.Family, m.WindowStart.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision)
+		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%s|%s|%s|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
+			m.Family, m.WindowStart.UnixMilli(), m.WindowEnd.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision)
 		rows = append(rows, MetricRow(m))
 		r, err := stream.Record(t.Metrics(), m.ModelID, m)
 		if err != nil {

@@ -3,7 +3,6 @@ package feedback
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/driftline/driftline/schemas"
 	"github.com/driftline/driftline/services/perf"
@@ -49,7 +48,7 @@ LEFT JOIN
     GROUP BY request_id
 ) AS l ON p.request_id = l.request_id
 GROUP BY p.prediction_class, p.prediction_score, p.prediction_value, labeled, l.label_class, l.label_value`,
-		store.Quote(f.Key.ModelID), store.Quote(f.Key.ModelVersion), store.Quote(f.Key.Variant), timeLit(f.Key.Start), timeLit(f.Key.End))
+		store.Quote(f.Key.ModelID), store.Quote(f.Key.ModelVersion), store.Quote(f.Key.Variant), store.TimeLiteral(f.Key.Start), store.TimeLiteral(f.Key.End))
 	res, err := c.Store.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("join labels: %w", err)
@@ -138,7 +137,7 @@ INNER JOIN
     HAVING class IS NOT NULL
 ) AS l ON v.request_id = l.request_id
 GROUP BY production_right, variant_right`,
-		store.Quote(k.ModelID), store.Quote(k.ModelVersion), store.Quote(k.Variant), timeLit(k.Start), timeLit(k.End),
+		store.Quote(k.ModelID), store.Quote(k.ModelVersion), store.Quote(k.Variant), store.TimeLiteral(k.Start), store.TimeLiteral(k.End),
 		store.Quote(schemas.VariantProduction))
 	res, err := c.Store.Query(ctx, q)
 	if err != nil {
@@ -232,8 +231,4 @@ func nullFloat(v any) (*float64, error) {
 		return nil, err
 	}
 	return &x, nil
-}
-
-func timeLit(t time.Time) string {
-	return "toDateTime64('" + t.UTC().Format("2006-01-02 15:04:05.000") + "', 3, 'UTC')"
 }

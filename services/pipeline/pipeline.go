@@ -43,6 +43,10 @@ type Config struct {
 	LabelHorizon time.Duration `yaml:"label_horizon"`
 	// ShadowHorizon is how long a prediction waits for its shadow pair.
 	ShadowHorizon time.Duration `yaml:"shadow_horizon"`
+	// Views are the longer views merged from finished windows, as
+	// window.ParseViews reads them ("1h,24h,1h/5m"); "" takes
+	// window.DefaultViews, "none" turns them off.
+	Views string `yaml:"views"`
 
 	// DriftTests overrides the default drift test of features: entries
 	// TEST[:THRESHOLD] (every feature) or FEATURE=TEST[:THRESHOLD], comma
@@ -90,8 +94,15 @@ type Deps struct {
 
 func (c Config) topics() stream.Topics { return stream.NewTopics(c.Kafka.Prefix) }
 
-func (c Config) window(manual bool) window.Config {
+func (c Config) window(manual bool) (window.Config, error) {
 	size := c.WindowSize
+	views := window.DefaultViews(size)
+	if c.Views != "" {
+		var err error
+		if views, err = window.ParseViews(c.Views, size); err != nil {
+			return window.Config{}, fmt.Errorf("views: %w", err)
+		}
+	}
 	return window.Config{
 		Size:            func(string) time.Duration { return size },
 		OutOfOrderness:  c.OutOfOrderness,
@@ -99,7 +110,8 @@ func (c Config) window(manual bool) window.Config {
 		IdleTimeout:     c.IdleTimeout,
 		Retain:          c.Retain,
 		ManualWatermark: manual,
-	}
+		Views:           views,
+	}, nil
 }
 
 // sources loads the adapter's mapping file, checked at start-up.

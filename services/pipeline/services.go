@@ -112,6 +112,10 @@ func RunDrift(ctx context.Context, c Config, d Deps) error {
 	if err != nil {
 		return fmt.Errorf("drift_tests: %w", err)
 	}
+	wcfg, err := c.window(false)
+	if err != nil {
+		return fmt.Errorf("drift-aggregator: %w", err)
+	}
 	refs := drift.NewReferences()
 	refCl, err := c.newClient(d, "drift-references", kgo.ConsumeTopics(t.References()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -128,7 +132,7 @@ func RunDrift(ctx context.Context, c Config, d Deps) error {
 			case <-ctx.Done():
 				return nil
 			}
-			return runLevels(ctx, c, d, "drift", []string{t.Inferences()}, c.window(false), drift.NewAcc(refs),
+			return runLevels(ctx, c, d, "drift", []string{t.Inferences()}, wcfg, drift.NewAcc(refs),
 				&drift.Router{}, "drift", &drift.Computer{Refs: refs, Tests: tests})
 		},
 	)
@@ -141,7 +145,10 @@ func RunFeedback(ctx context.Context, c Config, d Deps) error {
 	r := &feedback.Router{Store: d.Store, Topics: t, Horizon: c.LabelHorizon, OutOfOrderness: c.OutOfOrderness}
 	// The join reads the labels stored so far: a window finished while a
 	// partition was idle is joined again once that partition passed it.
-	wcfg := c.window(true)
+	wcfg, err := c.window(true)
+	if err != nil {
+		return fmt.Errorf("feedback-labeler: %w", err)
+	}
 	wcfg.RecomputeAfterIdle = true
 	return runLevels(ctx, c, d, "feedback", []string{t.Inferences(), t.Labels()}, wcfg, feedback.NewAcc, r,
 		"performance", feedback.Computer{Store: d.Store}, kgo.Balancers(kgo.RangeBalancer()))
@@ -151,7 +158,11 @@ func RunFeedback(ctx context.Context, c Config, d Deps) error {
 func RunShadow(ctx context.Context, c Config, d Deps) error {
 	t := c.topics()
 	r := &shadow.Router{Horizon: c.ShadowHorizon, OutOfOrderness: c.OutOfOrderness, Topic: t.Inferences()}
-	return runLevels(ctx, c, d, "shadow", []string{t.Inferences()}, c.window(true), shadow.NewAcc, r,
+	wcfg, err := c.window(true)
+	if err != nil {
+		return fmt.Errorf("shadow-evaluator: %w", err)
+	}
+	return runLevels(ctx, c, d, "shadow", []string{t.Inferences()}, wcfg, shadow.NewAcc, r,
 		"shadow", shadow.Computer{})
 }
 

@@ -9,6 +9,12 @@ import (
 // query (model ids, variants).
 func Quote(s string) string { return quoteString(s) }
 
+// TimeLiteral returns t as a ClickHouse DateTime64(3, 'UTC') literal, for
+// time bounds built into a query.
+func TimeLiteral(t time.Time) string {
+	return "toDateTime64('" + t.UTC().Format("2006-01-02 15:04:05.000") + "', 3, 'UTC')"
+}
+
 // Float reads a numeric result value (Float64, an integer type, or NULL as
 // 0) as a float64.
 func Float(v any) (float64, error) {

@@ -28,6 +28,8 @@ type Level2 struct {
 	marks     map[int32]map[int32]mark // partials partition → source partition → progress
 	windows   map[Key]*merge
 	minOffset map[int32]int64 // partials partition → next offset if nothing pending
+	views     []View
+	pending   map[ViewKey]int32 // view instances touched by windows that went out → their partials partition
 }
 
 // mark is a source partition's progress as level 2 last heard it.
@@ -82,6 +84,8 @@ func NewLevel2(family string, cfg Config) *Level2 {
 		marks:     make(map[int32]map[int32]mark),
 		windows:   make(map[Key]*merge),
 		minOffset: make(map[int32]int64),
+		views:     cfg.Views,
+		pending:   make(map[ViewKey]int32),
 	}
 }
 
@@ -369,6 +373,7 @@ func (l *Level2) Ready(now time.Time) []Final {
 		for _, s := range m.parts {
 			f.Partials = append(f.Partials, s.merged()...)
 		}
+		l.touch(k, m.pp)
 		sort.Slice(f.Partials, func(i, j int) bool {
 			a, b := &f.Partials[i], &f.Partials[j]
 			if a.SourcePartition != b.SourcePartition {

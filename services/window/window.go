@@ -60,6 +60,9 @@ type Config struct {
 	// beyond the partials (the labeler joins the labels stored so far),
 	// which the idle partition may still add to.
 	RecomputeAfterIdle bool
+	// Views are the longer views level 2 reports for the windows it
+	// finishes (Level2.Views); nil reports none.
+	Views []View
 }
 
 // Defaults.

@@ -62,9 +62,20 @@ type Summary struct {
 	Threshold     float64
 	Triggers      []schemas.Trigger
 
-	Accuracy    map[string]float64 // by variant, over all windows
+	Accuracy map[string]float64 // by variant, over all windows
+	// LastHour is the sliding one-hour view that ends with the reported
+	// windows: merged from their finished windows, never read again.
+	LastHour    LastHour
 	Agreement   float64
 	DeadLetters int
+}
+
+// LastHour is what the last hour's view says.
+type LastHour struct {
+	Start, End time.Time
+	Windows    int
+	Drifted    []string           // features whose drift_score detected drift (production)
+	Accuracy   map[string]float64 // by variant
 }
 
 // Run starts the stack, publishes the reference profile, produces the
@@ -141,10 +152,15 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	fmt.Fprintf(out, "  produced %d/%d records\n", len(recs), len(recs))
 
 	// Wait for every window of every family, and for the dead letters.
-	want := map[string]int{"ops": windows * 2, "performance": windows * 2, "shadow": windows}
+	want := map[string]int{"ops": windows * 2, "performance": windows * 2, "shadow": windows,
+		"views": HourViews(w) * 2}
 	for {
 		got, err := closed(ctx, st.Store, w)
 		if err != nil {
+			return nil, err
+		}
+		if got["views"], err = count(ctx, st.Store, fmt.Sprintf(`SELECT count() FROM metric_views_latest
+WHERE model_id = %s AND family = 'ops' AND metric = 'event_count' AND %s`, store.Quote(w.ModelID), ReportedViews(w))); err != nil {
 			return nil, err
 		}
 		dead, err := count(ctx, st.Store, "SELECT count() FROM deadletters")
@@ -159,8 +175,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		// 2 s before.
 		if done || time.Since(last) > 2*time.Second {
 			last = time.Now()
-			fmt.Fprintf(out, "  windows finished: drift %d/%d · performance %d/%d · shadow %d/%d · dead letters %d · triggers %d\n",
-				got["ops"], want["ops"], got["performance"], want["performance"], got["shadow"], want["shadow"], dead, triggersSeen.Load())
+			fmt.Fprintf(out, "  windows finished: drift %d/%d · performance %d/%d · shadow %d/%d · hour views %d/%d · dead letters %d · triggers %d\n",
+				got["ops"], want["ops"], got["performance"], want["performance"], got["shadow"], want["shadow"],
+				got["views"], want["views"], dead, triggersSeen.Load())
 		}
 		if done {
 			break
@@ -248,6 +265,22 @@ func Reported(w synth.Options) string {
 		w.Start.Unix(), w.Start.Add(w.Duration).Unix())
 }
 
+// HourViews is the number of sliding one-hour views (the last hour at
+// every window) that lie wholly in the windows a run reports on.
+func HourViews(w synth.Options) int {
+	if w.Duration < time.Hour {
+		return 0
+	}
+	return int((w.Duration-time.Hour)/w.Window) + 1
+}
+
+// ReportedViews is the SQL condition selecting the sliding one-hour views
+// that lie wholly in the windows a run reports on.
+func ReportedViews(w synth.Options) string {
+	return fmt.Sprintf("window_start >= toDateTime64(%d, 3, 'UTC') AND window_end <= toDateTime64(%d, 3, 'UTC') AND dateDiff('second', window_start, window_end) = 3600",
+		w.Start.Unix(), w.Start.Add(w.Duration).Unix())
+}
+
 func count(ctx context.Context, st store.Store, q string) (int, error) {
 	res, err := st.Query(ctx, q)
 	if err != nil {
@@ -292,6 +325,9 @@ FROM metrics_latest WHERE model_id = %s AND %s AND family = 'shadow'`, store.Quo
 	if len(res.Rows) == 1 {
 		s.Agreement = num(res.Rows[0][0])
 	}
+	if s.LastHour, err = lastHour(ctx, st, w); err != nil {
+		return nil, err
+	}
 	if s.Triggers, err = trigger.ForModel(ctx, st, w.ModelID); err != nil {
 		return nil, err
 	}
@@ -299,6 +335,30 @@ FROM metrics_latest WHERE model_id = %s AND %s AND family = 'shadow'`, store.Quo
 		return nil, err
 	}
 	return s, nil
+}
+
+func lastHour(ctx context.Context, st store.Store, w synth.Options) (LastHour, error) {
+	end := w.Start.Add(w.Duration)
+	h := LastHour{Start: end.Add(-time.Hour), End: end, Accuracy: map[string]float64{}}
+	res, err := st.Query(ctx, fmt.Sprintf(`SELECT variant, family, metric, feature, value, detected, windows FROM metric_views_latest
+WHERE model_id = %s AND window_start = %s AND window_end = %s
+  AND (metric = 'drift_score' AND detected AND variant = 'production' OR metric = 'accuracy' AND feature = '')
+ORDER BY variant, feature`,
+		store.Quote(w.ModelID), store.TimeLiteral(h.Start), store.TimeLiteral(h.End)))
+	if err != nil {
+		return h, fmt.Errorf("last hour's view: %w", err)
+	}
+	for _, r := range res.Rows {
+		variant, _ := r[0].(string)
+		feature, _ := r[3].(string)
+		if r[2] == "accuracy" {
+			h.Accuracy[variant] = num(r[4])
+		} else {
+			h.Drifted = append(h.Drifted, feature)
+		}
+		h.Windows = max(h.Windows, int(num(r[6])))
+	}
+	return h, nil
 }
 
 // Print writes the summary for a person.
@@ -321,6 +381,14 @@ func (s *Summary) Print(w io.Writer, dataFlag string) {
 	}
 	fmt.Fprintf(w, "Performance: accuracy production %.3f, shadow %.3f; shadow agreement %.3f.\n",
 		s.Accuracy["production"], s.Accuracy["shadow"], s.Agreement)
+	if h := s.LastHour; h.Windows > 0 {
+		drift := "no drift"
+		if len(h.Drifted) > 0 {
+			drift = "drift on " + strings.Join(h.Drifted, ", ")
+		}
+		fmt.Fprintf(w, "Last hour (%s–%s UTC, a view merged from %d finished windows): %s; accuracy production %.3f, shadow %.3f.\n",
+			h.Start.Format("15:04"), h.End.Format("15:04"), h.Windows, drift, h.Accuracy["production"], h.Accuracy["shadow"])
+	}
 	fmt.Fprintf(w, "Dead letters: %d (in driftline.deadletter and the deadletters table).\n", s.DeadLetters)
 	fmt.Fprintf(w, "\nThe data stays. Query it with:\n  bin/driftline sql%s \"SELECT window_start, variant, feature, round(value, 3) AS drift_score FROM metrics_latest WHERE family = 'drift' AND metric = 'drift_score' AND detected ORDER BY window_start, variant LIMIT 10\"\n", dataFlag)
 }

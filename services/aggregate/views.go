@@ -1,0 +1,180 @@
+package aggregate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/window"
+)
+
+// A window's state is the partials level 2 merged it from, so that a view
+// merges them again through the family's own Computer: what a window's
+// metrics are made of is what a view's are made of.
+
+// maxStateBytes bounds a stored state read back: a window's partials are a
+// few kilobytes per source partition, so this is far beyond any real one.
+const maxStateBytes = 256 << 20
+
+// EncodeState returns the stored form of a window's partials: each one's
+// Avro single-object encoding after its length as a uvarint.
+func EncodeState(ps []schemas.WindowPartial) ([]byte, error) {
+	var b []byte
+	for i := range ps {
+		enc, err := schemas.Marshal(&ps[i])
+		if err != nil {
+			return nil, fmt.Errorf("encode partial of source partition %d: %w", ps[i].SourcePartition, err)
+		}
+		b = binary.AppendUvarint(b, uint64(len(enc)))
+		b = append(b, enc...)
+	}
+	return b, nil
+}
+
+// DecodeState reads what EncodeState wrote.
+func DecodeState(b []byte) ([]schemas.WindowPartial, error) {
+	if len(b) > maxStateBytes {
+		return nil, fmt.Errorf("state of %d bytes, more than %d", len(b), maxStateBytes)
+	}
+	var out []schemas.WindowPartial
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil, errors.New("state: bad length")
+		}
+		b = b[k:]
+		if n > uint64(len(b)) {
+			return nil, fmt.Errorf("state: partial of %d bytes, %d left", n, len(b))
+		}
+		var p schemas.WindowPartial
+		if err := schemas.Unmarshal(b[:n], &p); err != nil {
+			return nil, fmt.Errorf("state: partial %d: %w", len(out), err)
+		}
+		out = append(out, p)
+		b = b[n:]
+	}
+	return out, nil
+}
+
+// WriteStates stores the state of finished windows, with a token derived
+// from their windows and revisions, so a retry is absorbed.
+func WriteStates(ctx context.Context, st store.Store, fs []window.Final, now time.Time) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	h := sha256.New()
+	rows := make([]store.Row, 0, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		k := f.Key
+		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%d\n", k.ModelID, k.ModelVersion, k.Variant, k.Segment, k.Family,
+			k.Start.UnixMilli(), k.End.UnixMilli(), f.Revision)
+		b, err := EncodeState(f.Partials)
+		if err != nil {
+			return fmt.Errorf("state of window %s %s %s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), err)
+		}
+		rows = append(rows, store.Row{
+			"model_id": k.ModelID, "model_version": k.ModelVersion, "variant": k.Variant, "segment": k.Segment,
+			"family": k.Family, "window_start": k.Start, "window_end": k.End,
+			"revision": uint32(max(f.Revision, 0)), "computed_at": now.UTC(), "partials": b,
+		})
+	}
+	if err := st.Insert(ctx, "window_states", "states-"+hex.EncodeToString(h.Sum(nil)), rows); err != nil {
+		return fmt.Errorf("insert %d window states: %w", len(rows), err)
+	}
+	return nil
+}
+
+// View is a longer view ready to be computed: the partials of every window
+// of it that finished, as one Final whose key spans the view, and the
+// number of those windows.
+type View struct {
+	window.Final
+	Windows int
+}
+
+// LoadView reads the latest state of every finished window of series k
+// (Family, ModelID, ModelVersion, Variant, Segment) of size k.Window that
+// lies in [k.Start, k.End). The view's revision grows with every window added or revised:
+// it is the number of revisions its windows went out under, less one, so
+// an instance computed again from the same states keeps its revision (and
+// insert token), and one that took a late update goes out above it.
+func LoadView(ctx context.Context, st store.Store, k window.ViewKey) (View, error) {
+	q := fmt.Sprintf(`
+SELECT window_start, revision, base64Encode(partials)
+FROM
+(
+    SELECT window_start, revision, partials
+    FROM window_states
+    WHERE model_id = %s AND family = %s AND model_version = %s AND variant = %s AND segment = %s
+      AND window_start >= %s AND window_end <= %s
+      AND dateDiff('millisecond', window_start, window_end) = %d
+    ORDER BY revision DESC
+    LIMIT 1 BY window_start, window_end
+)
+ORDER BY window_start`,
+		store.Quote(k.ModelID), store.Quote(k.Family), store.Quote(k.ModelVersion), store.Quote(k.Variant),
+		store.Quote(k.Segment), store.TimeLiteral(k.Start), store.TimeLiteral(k.End), k.Window.Milliseconds())
+	res, err := st.Query(ctx, q)
+	if err != nil {
+		return View{}, fmt.Errorf("read window states: %w", err)
+	}
+	v := View{Final: window.Final{Key: k.Key}}
+	var revisions int64
+	for _, r := range res.Rows {
+		if len(r) != 3 {
+			return View{}, fmt.Errorf("read window states: row of %d columns, want 3", len(r))
+		}
+		rev, err := store.Int(r[1])
+		if err != nil {
+			return View{}, fmt.Errorf("read window states: revision: %w", err)
+		}
+		s, ok := r[2].(string)
+		if !ok {
+			return View{}, fmt.Errorf("read window states: partials: got %T, want a string", r[2])
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return View{}, fmt.Errorf("read window states: partials: %w", err)
+		}
+		ps, err := DecodeState(b)
+		if err != nil {
+			return View{}, fmt.Errorf("window state of %v: %w", r[0], err)
+		}
+		v.Partials = append(v.Partials, ps...)
+		v.Windows++
+		revisions += rev + 1
+	}
+	v.Revision = int32(min(max(revisions-1, 0), math.MaxInt32))
+	return v, nil
+}
+
+// WriteViewMetrics inserts the metrics of one view with a token derived
+// from the view and its revision.
+func WriteViewMetrics(ctx context.Context, st store.Store, v View, ms []schemas.MetricWindow) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	h := sha256.New()
+	rows := make([]store.Row, 0, len(ms))
+	for i := range ms {
+		m := &ms[i]
+		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%s|%s|%s|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
+			m.Family, m.WindowStart.UnixMilli(), m.WindowEnd.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision)
+		row := MetricRow(m)
+		row["windows"] = uint32(v.Windows)
+		rows = append(rows, row)
+	}
+	if err := st.Insert(ctx, "metric_views", "views-"+hex.EncodeToString(h.Sum(nil)), rows); err != nil {
+		return fmt.Errorf("insert %d view metrics: %w", len(rows), err)
+	}
+	return nil
+}

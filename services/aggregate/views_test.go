@@ -1,0 +1,285 @@
+package aggregate_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/driftline/driftline/schemas"
+	"github.com/driftline/driftline/services/aggregate"
+	"github.com/driftline/driftline/services/drift"
+	"github.com/driftline/driftline/services/reference"
+	"github.com/driftline/driftline/services/store"
+	"github.com/driftline/driftline/services/store/storetest"
+	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/services/window"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestStateRoundTrip(t *testing.T) {
+	q := []byte{1, 2, 3}
+	ps := []schemas.WindowPartial{
+		{Family: "drift", ModelID: "m", Variant: "production", SourcePartition: 0, Count: 3, FirstOffset: 0, LastOffset: 2,
+			WindowStart: time.UnixMilli(0).UTC(), WindowEnd: time.UnixMilli(300000).UTC(), Watermark: time.UnixMilli(0).UTC(),
+			Counters: map[string]float64{"events": 3}, ReferenceID: "r",
+			Features: []schemas.FeatureSketch{{Name: "a", Kind: "numeric", Count: 3, BinCounts: []int64{1, 2}, QuantileSketch: q}}},
+		{Family: "drift", ModelID: "m", Variant: "production", SourcePartition: 2, Count: 1, FirstOffset: 7, LastOffset: 7,
+			WindowStart: time.UnixMilli(0).UTC(), WindowEnd: time.UnixMilli(300000).UTC(), Watermark: time.UnixMilli(0).UTC()},
+	}
+	b, err := aggregate.EncodeState(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := aggregate.DecodeState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].SourcePartition != 0 || got[1].SourcePartition != 2 || got[0].Count != 3 ||
+		got[1].FirstOffset != 7 || got[0].Counters["events"] != 3 || len(got[0].Features) != 1 ||
+		!reflect.DeepEqual(got[0].Features[0].BinCounts, []int64{1, 2}) || !reflect.DeepEqual(got[0].Features[0].QuantileSketch, q) {
+		t.Fatalf("decoded %+v, want %+v", got, ps)
+	}
+	for _, bad := range [][]byte{{0x80}, {5, 1, 2}, append([]byte{3}, b[1:4]...), {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}} {
+		if _, err := aggregate.DecodeState(bad); err == nil {
+			t.Errorf("DecodeState(%x) took a broken state", bad)
+		}
+	}
+}
+
+func FuzzDecodeState(f *testing.F) {
+	b, err := aggregate.EncodeState([]schemas.WindowPartial{{Family: "drift", ModelID: "m", Count: 1,
+		Features: []schemas.FeatureSketch{{Name: "a", Kind: "categorical", Categories: map[string]int64{"x": 1}}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte{})
+	f.Add([]byte{0x80, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ps, err := aggregate.DecodeState(b)
+		if err != nil {
+			return
+		}
+		again, err := aggregate.EncodeState(ps)
+		if err != nil {
+			t.Fatalf("a decoded state does not encode: %v", err)
+		}
+		if _, err := aggregate.DecodeState(again); err != nil {
+			t.Fatalf("a state encoded again does not decode: %v", err)
+		}
+	})
+}
+
+// viewRun feeds events through the two window levels the way the services
+// do, with a real store and a Kafka for the metrics topic.
+type viewRun struct {
+	t    *testing.T
+	l1   *window.Level1[*drift.Acc]
+	l2   *aggregate.Level2
+	refs *drift.References
+	r    drift.Router
+	off  map[int32]int64
+	poff int64
+}
+
+func newViewRun(t *testing.T, st store.Store, refs *drift.References, size time.Duration, views []window.View) *viewRun {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, stream.NewTopics("").Metrics()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	cfg := window.Config{Size: func(string) time.Duration { return size }, OutOfOrderness: time.Second,
+		IdleTimeout: time.Hour, Retain: 2 * time.Hour, Views: views}
+	return &viewRun{t: t, refs: refs, off: map[int32]int64{},
+		l1: window.NewLevel1(cfg, drift.NewAcc(refs)),
+		l2: &aggregate.Level2{Engine: window.NewLevel2("drift", cfg), Computer: &drift.Computer{Refs: refs},
+			Producer: prod, Store: st, Topics: stream.NewTopics("")},
+	}
+}
+
+func (v *viewRun) event(p int32, e *schemas.InferenceEvent, now time.Time) {
+	v.t.Helper()
+	b, err := schemas.Marshal(e)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	if err := v.r.Route(&kgo.Record{Partition: p, Offset: v.off[p], Value: b}, v.l1, now); err != nil {
+		v.t.Fatal(err)
+	}
+	v.off[p]++
+}
+
+// flush hands level 1's partials and heartbeats to level 2 and flushes it.
+func (v *viewRun) flush(now time.Time, parts int32) {
+	v.t.Helper()
+	ps, hbs := v.l1.Flush(now)
+	for _, p := range ps {
+		wp := p.Envelope("in", parts)
+		wp.Family = "drift"
+		p.Acc.Fill(&wp)
+		v.l2.Engine.Add(0, v.poff, wp, now)
+		v.poff++
+	}
+	for _, h := range hbs {
+		v.l2.Engine.Add(0, v.poff, h.Envelope("drift", "in", parts), now)
+		v.poff++
+	}
+	if _, err := v.l2.Flush(context.Background(), now); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// metricsOf reads the latest metrics of [from, to) from table, by family,
+// feature and metric.
+func metricsOf(t *testing.T, st store.Store, table string, from, to time.Time) map[string]row {
+	t.Helper()
+	res, err := st.Query(context.Background(), fmt.Sprintf(`
+SELECT family, feature, metric, value, detected, sample_count, revision
+FROM %s WHERE window_start = %s AND window_end = %s`, table, store.TimeLiteral(from), store.TimeLiteral(to)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]row{}
+	for _, r := range res.Rows {
+		v, err1 := store.Float(r[3])
+		n, err2 := store.Int(r[5])
+		rev, err3 := store.Int(r[6])
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Fatalf("row %v: %v %v %v", r, err1, err2, err3)
+		}
+		out[fmt.Sprint(r[0], "/", r[1], "/", r[2])] = row{value: v, detected: r[4] == true, n: n, revision: rev}
+	}
+	return out
+}
+
+type row struct {
+	value    float64
+	detected bool
+	n        int64
+	revision int64
+}
+
+// An hour's view merged from twelve five-minute windows has the metrics of
+// one hour-long window over the same events: every drift, quality and ops
+// row, the same value (up to the order of floating-point sums), sample
+// count and verdict. A late event that revises one of the windows after
+// the view went out sends the view out again under a higher revision,
+// still equal to the hour-long window with that event in it.
+func TestHourViewEqualsOneHourWindow(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	var a, b []float64
+	var c []string
+	for range 5000 {
+		a = append(a, r.NormFloat64())
+		b = append(b, 10+2*r.NormFloat64())
+		c = append(c, []string{"x", "y", "z"}[r.IntN(3)])
+	}
+	prof, err := reference.FromColumns("m", "v1", []reference.Column{
+		{Name: "a", Kind: schemas.KindNumeric, Numbers: a},
+		{Name: "b", Kind: schemas.KindNumeric, Numbers: b},
+		{Name: "c", Kind: schemas.KindCategorical, Strings: c},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := drift.NewReferences()
+	refs.Put(prof)
+
+	st, _ := storetest.Open(t)
+	hour := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	const parts = 3
+	views := newViewRun(t, st, refs, 5*time.Minute, []window.View{{Span: time.Hour, Every: time.Hour}})
+	whole := newViewRun(t, st, refs, time.Hour, nil)
+	now := time.Now()
+	var events []schemas.InferenceEvent
+	for i := range 6000 {
+		at := hour.Add(time.Duration(i) * 600 * time.Millisecond)
+		shift := 2 * at.Sub(hour).Hours() // feature a drifts through the hour
+		e := schemas.InferenceEvent{EventID: fmt.Sprint(i), RequestID: fmt.Sprint(i), ModelID: "m", ModelVersion: "v1",
+			Variant: "production", EventTime: at, LatencyMS: float64(5 + i%7), Features: map[string]any{
+				"a": r.NormFloat64() + shift, "b": 10 + 2*r.NormFloat64(), "c": []string{"x", "y", "z", "w"}[r.IntN(4)]}}
+		if i%97 == 0 {
+			e.Features["b"] = nil
+		}
+		events = append(events, e)
+	}
+	// Past the hour, so that every partition's watermark passes it.
+	for p := range int32(parts) {
+		events = append(events, schemas.InferenceEvent{EventID: fmt.Sprint("after", p), ModelID: "m", ModelVersion: "v1",
+			Variant: "production", EventTime: hour.Add(time.Hour + 10*time.Second + time.Duration(p)*time.Second)})
+	}
+	for i := range events {
+		p := int32(i % parts)
+		if i >= 6000 {
+			p = int32(i - 6000)
+		}
+		views.event(p, &events[i], now)
+		whole.event(p, &events[i], now)
+		if i%500 == 0 {
+			views.flush(now, parts)
+		}
+	}
+	views.flush(now, parts)
+	whole.flush(now, parts)
+
+	end := hour.Add(time.Hour)
+	compare := func(wantRev int64) {
+		t.Helper()
+		want := metricsOf(t, st, "metrics_latest", hour, end)
+		got := metricsOf(t, st, "metric_views_latest", hour, end)
+		if len(want) < 20 || len(got) != len(want) {
+			t.Fatalf("%d rows in the hour's view, %d in the hour-long window (want at least 20)", len(got), len(want))
+		}
+		keys := make([]string, 0, len(want))
+		for k := range want {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			w, g := want[k], got[k]
+			if g.n != w.n || g.detected != w.detected || math.Abs(g.value-w.value) > 1e-9*math.Max(1, math.Abs(w.value)) {
+				t.Errorf("%s: view %+v, one window %+v", k, g, w)
+			}
+			if g.revision != wantRev {
+				t.Errorf("%s: view revision %d, want %d", k, g.revision, wantRev)
+			}
+		}
+		if d := want["drift//dataset_drift_share"]; d.value == 0 {
+			t.Errorf("dataset_drift_share = %+v; feature a drifts through the hour", d)
+		}
+	}
+	// Twelve windows, each from three source partitions: 3 partials,
+	// revision 2 each; the view's revision is 12×3 − 1.
+	compare(12*3 - 1)
+	if ev := want(t, st, hour, end, "ops//event_count"); ev != 6000 {
+		t.Fatalf("event_count of the hour = %v, want 6000", ev)
+	}
+
+	// A late event of 10:07 on partition 1, within retention.
+	late := schemas.InferenceEvent{EventID: "late", ModelID: "m", ModelVersion: "v1", Variant: "production",
+		EventTime: hour.Add(7 * time.Minute), LatencyMS: 100, Features: map[string]any{"a": 9.0, "b": 30.0, "c": "q"}}
+	views.event(1, &late, now)
+	whole.event(1, &late, now)
+	views.flush(now, parts)
+	whole.flush(now, parts)
+	compare(12*3 - 1 + 1)
+	if ev := want(t, st, hour, end, "ops//event_count"); ev != 6001 {
+		t.Fatalf("event_count of the hour after the late event = %v, want 6001", ev)
+	}
+}
+
+func want(t *testing.T, st store.Store, from, to time.Time, key string) float64 {
+	t.Helper()
+	return metricsOf(t, st, "metric_views_latest", from, to)[key].value
+}

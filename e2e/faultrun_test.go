@@ -55,7 +55,26 @@ func faultConfig(name string, brokers []string, w synth.Options) pipeline.Config
 	// services/aggregate).
 	c.IdleTimeout = 30 * time.Second
 	c.LabelHorizon = w.LabelDelay[1] + 10*time.Second
+	// Views short enough to finish within the world: they must come out
+	// of every fault as they do without it, like the windows.
+	c.Views = faultViews
 	return c
+}
+
+// faultViews are the fault suite's longer views: three-minute tumbling
+// views and the last three minutes at every one-minute window; those that
+// lie wholly in the reported windows end at minutes 3, 4, 5 and 6.
+const (
+	faultViews     = "3m,3m/1m"
+	faultViewSpan  = 3 * time.Minute
+	faultViewCount = 4
+)
+
+// reportedViews is the SQL condition selecting the views of the reported
+// windows.
+func (r *faultRun) reportedViews() string {
+	return fmt.Sprintf("window_start >= toDateTime64(%d, 3, 'UTC') AND window_end <= toDateTime64(%d, 3, 'UTC')",
+		r.world.Start.Unix(), r.world.Start.Add(r.world.Duration).Unix())
 }
 
 // faultRun is one run of the pipeline on the shared broker with a fresh
@@ -264,10 +283,32 @@ func (r *faultRun) counts(ctx context.Context) (counts, error) {
 // digits: the merge order of sketches may move the last bits), samples,
 // verdict. computed_at and revision are left out: a replay legitimately
 // recomputes a window later, or revises it once more.
+//
+// The views of the reported windows follow, their window written as its
+// start and end and the number of windows merged.
 func (r *faultRun) metricRows(ctx context.Context) ([]string, error) {
-	res, err := r.query(ctx, `SELECT model_id, model_version, variant, family, metric, feature, segment,
+	out, err := r.rows(ctx, `SELECT model_id, model_version, variant, family, metric, feature, segment,
 	toUnixTimestamp64Milli(window_start), value, sample_count, detected
 FROM metrics_latest WHERE `+demo.Reported(r.world))
+	if err != nil {
+		return nil, err
+	}
+	views, err := r.rows(ctx, `SELECT model_id, model_version, variant, family, metric, feature, segment,
+	toUnixTimestamp64Milli(window_start), value, sample_count, detected, toUnixTimestamp64Milli(window_end), windows
+FROM metric_views_latest WHERE `+r.reportedViews())
+	if err != nil {
+		return nil, err
+	}
+	for i := range views {
+		views[i] = "view\t" + views[i]
+	}
+	return append(out, views...), nil
+}
+
+// rows returns the rows of a metrics query, one normalised line each,
+// sorted; see metricRows.
+func (r *faultRun) rows(ctx context.Context, q string) ([]string, error) {
+	res, err := r.query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +320,7 @@ FROM metrics_latest WHERE `+demo.Reported(r.world))
 				b.WriteByte('\t')
 			}
 			switch i {
-			case 7:
+			case 7, 11:
 				b.WriteString(time.UnixMilli(asInt(v)).UTC().Format("15:04"))
 			case 8:
 				f, err := store.Float(v)
@@ -315,14 +356,30 @@ WHERE model_id = %s AND segment = '' AND %s AND metric IN ('event_count', 'predi
 		f, _ := row[0].(string)
 		got[f] = asInt(row[1])
 	}
+	// The views, by the same count metrics.
+	res, err = r.query(ctx, fmt.Sprintf(`SELECT family, count() FROM metric_views_latest
+WHERE model_id = %s AND segment = '' AND %s AND metric IN ('event_count', 'predictions', 'pairs')
+  AND dateDiff('second', window_start, window_end) = %d GROUP BY family`,
+		store.Quote(r.world.ModelID), r.reportedViews(), int(faultViewSpan.Seconds())))
+	if err != nil {
+		return false, "", err
+	}
+	views := map[string]int64{}
+	for _, row := range res.Rows {
+		f, _ := row[0].(string)
+		views[f] = asInt(row[1])
+	}
 	c, err := r.counts(ctx)
 	if err != nil {
 		return false, "", err
 	}
-	state := fmt.Sprintf("windows ops %d/%d performance %d/%d shadow %d/%d; predictions %d/%d, labels %d/%d, dead letters %d/%d",
+	state := fmt.Sprintf("windows ops %d/%d performance %d/%d shadow %d/%d; views ops %d/%d performance %d/%d shadow %d/%d; "+
+		"predictions %d/%d, labels %d/%d, dead letters %d/%d",
 		got["ops"], 2*windows, got["performance"], 2*windows, got["shadow"], windows,
+		views["ops"], 2*faultViewCount, views["performance"], 2*faultViewCount, views["shadow"], faultViewCount,
 		c.predictionIDs, r.truth.Inferences, c.labelIDs, r.truth.Labels, c.deadOffsets, r.truth.Malformed)
 	done := got["ops"] >= 2*windows && got["performance"] >= 2*windows && got["shadow"] >= windows &&
+		views["ops"] >= 2*faultViewCount && views["performance"] >= 2*faultViewCount && views["shadow"] >= faultViewCount &&
 		c.predictionIDs >= int64(r.truth.Inferences) && c.labelIDs >= int64(r.truth.Labels) && c.deadOffsets >= int64(r.truth.Malformed)
 	return done, state, nil
 }

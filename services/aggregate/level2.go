@@ -78,7 +78,8 @@ func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, erro
 	// States go first: a view reads them, and a crash before the metrics
 	// replays the windows, whose states then go in again under the same
 	// token.
-	if err := WriteStates(ctx, l.Store, finals, now); err != nil {
+	merger, _ := l.Computer.(Merger)
+	if err := WriteStates(ctx, l.Store, finals, now, merger); err != nil {
 		return nil, err
 	}
 	if len(all) > 0 {
@@ -106,8 +107,9 @@ func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, erro
 // partials are committed: the windows are read again and touch their views
 // again.
 func (l *Level2) flushViews(ctx context.Context, now time.Time) error {
+	merger, _ := l.Computer.(Merger)
 	for _, k := range l.Engine.Views(now) {
-		v, err := LoadView(ctx, l.Store, k)
+		v, err := LoadView(ctx, l.Store, k, merger)
 		if err != nil {
 			return fmt.Errorf("view %s %s %s-%s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), k.End.Format(time.RFC3339), err)
 		}

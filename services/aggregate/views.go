@@ -20,6 +20,19 @@ import (
 // merges them again through the family's own Computer: what a window's
 // metrics are made of is what a view's are made of.
 
+// Merger is a Computer that can merge partials into fewer that compute to
+// the same metrics. A window's stored state is then one partial (per
+// reference profile) instead of one per source partition, and a view
+// merges its windows as it reads them instead of holding them all.
+type Merger interface {
+	Merge(ps []schemas.WindowPartial) ([]schemas.WindowPartial, error)
+}
+
+// viewChunk is how many windows a view reads from the store at a time
+// before merging them (with a Merger), which bounds the memory of a long
+// view: a day of five-minute windows is 288.
+const viewChunk = 24
+
 // maxStateBytes bounds a stored state read back: a window's partials are a
 // few kilobytes per source partition, so this is far beyond any real one.
 const maxStateBytes = 256 << 20
@@ -65,8 +78,9 @@ func DecodeState(b []byte) ([]schemas.WindowPartial, error) {
 }
 
 // WriteStates stores the state of finished windows, with a token derived
-// from their windows and revisions, so a retry is absorbed.
-func WriteStates(ctx context.Context, st store.Store, fs []window.Final, now time.Time) error {
+// from their windows and revisions, so a retry is absorbed. merge, if not
+// nil, merges each window's partials first.
+func WriteStates(ctx context.Context, st store.Store, fs []window.Final, now time.Time, merge Merger) error {
 	if len(fs) == 0 {
 		return nil
 	}
@@ -77,7 +91,14 @@ func WriteStates(ctx context.Context, st store.Store, fs []window.Final, now tim
 		k := f.Key
 		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%d\n", k.ModelID, k.ModelVersion, k.Variant, k.Segment, k.Family,
 			k.Start.UnixMilli(), k.End.UnixMilli(), f.Revision)
-		b, err := EncodeState(f.Partials)
+		ps := f.Partials
+		if merge != nil {
+			var err error
+			if ps, err = merge.Merge(ps); err != nil {
+				return fmt.Errorf("merge window %s %s %s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), err)
+			}
+		}
+		b, err := EncodeState(ps)
 		if err != nil {
 			return fmt.Errorf("state of window %s %s %s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), err)
 		}
@@ -103,11 +124,43 @@ type View struct {
 
 // LoadView reads the latest state of every finished window of series k
 // (Family, ModelID, ModelVersion, Variant, Segment) of size k.Window that
-// lies in [k.Start, k.End). The view's revision grows with every window added or revised:
-// it is the number of revisions its windows went out under, less one, so
-// an instance computed again from the same states keeps its revision (and
-// insert token), and one that took a late update goes out above it.
-func LoadView(ctx context.Context, st store.Store, k window.ViewKey) (View, error) {
+// lies in [k.Start, k.End), viewChunk windows at a time, merged with merge
+// if it is not nil. The view's revision grows with every window added or
+// revised: it is the number of revisions its windows went out under, less
+// one, so an instance computed again from the same states keeps its
+// revision (and insert token), and one that took a late update goes out
+// above it.
+func LoadView(ctx context.Context, st store.Store, k window.ViewKey, merge Merger) (View, error) {
+	v := View{Final: window.Final{Key: k.Key}}
+	if k.Window <= 0 {
+		return v, fmt.Errorf("view of windows of size %s", k.Window)
+	}
+	var revisions int64
+	for from := k.Start; from.Before(k.End); from = from.Add(viewChunk * k.Window) {
+		to := from.Add(viewChunk * k.Window)
+		if to.After(k.End) {
+			to = k.End
+		}
+		n, revs, err := loadStates(ctx, st, k, from, to, &v.Partials)
+		if err != nil {
+			return View{}, err
+		}
+		v.Windows += n
+		revisions += revs
+		if merge != nil && n > 0 {
+			if v.Partials, err = merge.Merge(v.Partials); err != nil {
+				return View{}, fmt.Errorf("merge window states: %w", err)
+			}
+		}
+	}
+	v.Revision = int32(min(max(revisions-1, 0), math.MaxInt32))
+	return v, nil
+}
+
+// loadStates appends the partials of the windows of series k in [from, to)
+// to ps, and returns how many windows it read and the number of revisions
+// they went out under.
+func loadStates(ctx context.Context, st store.Store, k window.ViewKey, from, to time.Time, ps *[]schemas.WindowPartial) (windows int, revisions int64, err error) {
 	q := fmt.Sprintf(`
 SELECT window_start, revision, base64Encode(partials)
 FROM
@@ -122,39 +175,36 @@ FROM
 )
 ORDER BY window_start`,
 		store.Quote(k.ModelID), store.Quote(k.Family), store.Quote(k.ModelVersion), store.Quote(k.Variant),
-		store.Quote(k.Segment), store.TimeLiteral(k.Start), store.TimeLiteral(k.End), k.Window.Milliseconds())
+		store.Quote(k.Segment), store.TimeLiteral(from), store.TimeLiteral(to), k.Window.Milliseconds())
 	res, err := st.Query(ctx, q)
 	if err != nil {
-		return View{}, fmt.Errorf("read window states: %w", err)
+		return 0, 0, fmt.Errorf("read window states: %w", err)
 	}
-	v := View{Final: window.Final{Key: k.Key}}
-	var revisions int64
 	for _, r := range res.Rows {
 		if len(r) != 3 {
-			return View{}, fmt.Errorf("read window states: row of %d columns, want 3", len(r))
+			return 0, 0, fmt.Errorf("read window states: row of %d columns, want 3", len(r))
 		}
 		rev, err := store.Int(r[1])
 		if err != nil {
-			return View{}, fmt.Errorf("read window states: revision: %w", err)
+			return 0, 0, fmt.Errorf("read window states: revision: %w", err)
 		}
 		s, ok := r[2].(string)
 		if !ok {
-			return View{}, fmt.Errorf("read window states: partials: got %T, want a string", r[2])
+			return 0, 0, fmt.Errorf("read window states: partials: got %T, want a string", r[2])
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return View{}, fmt.Errorf("read window states: partials: %w", err)
+			return 0, 0, fmt.Errorf("read window states: partials: %w", err)
 		}
-		ps, err := DecodeState(b)
+		got, err := DecodeState(b)
 		if err != nil {
-			return View{}, fmt.Errorf("window state of %v: %w", r[0], err)
+			return 0, 0, fmt.Errorf("window state of %v: %w", r[0], err)
 		}
-		v.Partials = append(v.Partials, ps...)
-		v.Windows++
+		*ps = append(*ps, got...)
+		windows++
 		revisions += rev + 1
 	}
-	v.Revision = int32(min(max(revisions-1, 0), math.MaxInt32))
-	return v, nil
+	return windows, revisions, nil
 }
 
 // WriteViewMetrics inserts the metrics of one view with a token derived

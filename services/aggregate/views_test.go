@@ -170,8 +170,9 @@ type row struct {
 	revision int64
 }
 
-// An hour's view merged from twelve five-minute windows has the metrics of
-// one hour-long window over the same events: every drift, quality and ops
+// An hour's view merged from thirty two-minute windows (read in two chunks,
+// merged as they are read) has the metrics of one hour-long window over the
+// same events: every drift, quality and ops
 // row, the same value (up to the order of floating-point sums), sample
 // count and verdict. A late event that revises one of the windows after
 // the view went out sends the view out again under a higher revision,
@@ -199,7 +200,7 @@ func TestHourViewEqualsOneHourWindow(t *testing.T) {
 	st, _ := storetest.Open(t)
 	hour := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	const parts = 3
-	views := newViewRun(t, st, refs, 5*time.Minute, []window.View{{Span: time.Hour, Every: time.Hour}})
+	views := newViewRun(t, st, refs, 2*time.Minute, []window.View{{Span: time.Hour, Every: time.Hour}})
 	whole := newViewRun(t, st, refs, time.Hour, nil)
 	now := time.Now()
 	var events []schemas.InferenceEvent
@@ -259,9 +260,19 @@ func TestHourViewEqualsOneHourWindow(t *testing.T) {
 			t.Errorf("dataset_drift_share = %+v; feature a drifts through the hour", d)
 		}
 	}
-	// Twelve windows, each from three source partitions: 3 partials,
-	// revision 2 each; the view's revision is 12×3 − 1.
-	compare(12*3 - 1)
+	// Thirty windows, each from three source partitions: 3 partials,
+	// revision 2 each; the view's revision is 30×3 − 1.
+	compare(30*3 - 1)
+	res, err := st.Query(context.Background(), "SELECT DISTINCT windows FROM metric_views_latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 {
+		t.Fatalf("windows merged = %v, want 30 in every row", res.Rows)
+	}
+	if n, err := store.Int(res.Rows[0][0]); err != nil || n != 30 {
+		t.Fatalf("windows merged = %v, want 30", res.Rows)
+	}
 	if ev := want(t, st, hour, end, "ops//event_count"); ev != 6000 {
 		t.Fatalf("event_count of the hour = %v, want 6000", ev)
 	}
@@ -273,7 +284,7 @@ func TestHourViewEqualsOneHourWindow(t *testing.T) {
 	whole.event(1, &late, now)
 	views.flush(now, parts)
 	whole.flush(now, parts)
-	compare(12*3 - 1 + 1)
+	compare(30*3 - 1 + 1)
 	if ev := want(t, st, hour, end, "ops//event_count"); ev != 6001 {
 		t.Fatalf("event_count of the hour after the late event = %v, want 6001", ev)
 	}

@@ -1,9 +1,10 @@
 -- Longer views (an hour, a day, the last hour at every window) are merges
 -- of finished windows, never a second pass over events. Level 2 keeps the
 -- mergeable state of every window it finishes in window_states: the
--- WindowPartials it merged, each in Avro single-object encoding behind its
--- length as a uvarint. A view merges the states of its windows through the
--- same computation as a window and writes to metric_views, whose key holds
+-- WindowPartials it merged (the drift-aggregator's merged into one per
+-- reference profile), each in Avro single-object encoding behind its length
+-- as a uvarint. A view merges the states of its windows through the same
+-- computation as a window and writes to metric_views, whose key holds
 -- window_end as well, so views of different spans that start together stay
 -- apart. A state's revision is its window's; a view's revision grows with
 -- every window of it that is added or revised.

@@ -68,8 +68,9 @@ func (r *References) Loaded() <-chan struct{} { return r.loaded }
 
 // Follow reads the references topic from its start until ctx ends. cl must
 // be a client without a consumer group that consumes only that topic from
-// the start.
-func (r *References) Follow(ctx context.Context, cl *kgo.Client, topic string) error {
+// the start. save, if not nil, is given the profiles of each poll before
+// they are used; its error ends Follow.
+func (r *References) Follow(ctx context.Context, cl *kgo.Client, topic string, save func(context.Context, []*schemas.ReferenceProfile) error) error {
 	ends, err := endOffsets(ctx, cl, topic)
 	if err != nil {
 		return err
@@ -96,6 +97,7 @@ func (r *References) Follow(ctx context.Context, cl *kgo.Client, topic string) e
 		if ferr != nil {
 			return ferr
 		}
+		var read []*schemas.ReferenceProfile
 		fs.EachRecord(func(rec *kgo.Record) {
 			seen[rec.Partition] = rec.Offset + 1
 			if rec.Value == nil {
@@ -105,8 +107,16 @@ func (r *References) Follow(ctx context.Context, cl *kgo.Client, topic string) e
 			if err := schemas.Unmarshal(rec.Value, &p); err != nil {
 				return // not a profile Driftline can read; the builder validated it
 			}
-			r.Put(&p)
+			read = append(read, &p)
 		})
+		if save != nil {
+			if err := save(ctx, read); err != nil {
+				return fmt.Errorf("save reference profiles: %w", err)
+			}
+		}
+		for _, p := range read {
+			r.Put(p)
+		}
 		if caughtUp() {
 			r.loadOnce.Do(func() { close(r.loaded) })
 		}

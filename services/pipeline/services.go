@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/driftline/driftline/schemas"
 	"github.com/driftline/driftline/services/aggregate"
 	"github.com/driftline/driftline/services/drift"
 	"github.com/driftline/driftline/services/feedback"
@@ -124,7 +125,13 @@ func RunDrift(ctx context.Context, c Config, d Deps) error {
 	}
 	defer refCl.Close()
 	return group(ctx,
-		func(ctx context.Context) error { return refs.Follow(ctx, refCl, t.References()) },
+		func(ctx context.Context) error {
+			// Copied into ClickHouse: views computed on demand from the
+			// stored windows need the profiles they were measured against.
+			return refs.Follow(ctx, refCl, t.References(), func(ctx context.Context, ps []*schemas.ReferenceProfile) error {
+				return drift.SaveProfiles(ctx, d.Store, ps)
+			})
+		},
 		func(ctx context.Context) error {
 			// Sketching before the profiles are read would bin nothing.
 			select {

@@ -19,13 +19,14 @@ type View struct {
 // String returns the view as ParseViews reads it.
 func (v View) String() string {
 	if v.Every == v.Span {
-		return shortDuration(v.Span)
+		return ShortDuration(v.Span)
 	}
-	return shortDuration(v.Span) + "/" + shortDuration(v.Every)
+	return ShortDuration(v.Span) + "/" + ShortDuration(v.Every)
 }
 
-// shortDuration drops the zero units time.Duration.String writes ("1h0m0s").
-func shortDuration(d time.Duration) string {
+// ShortDuration writes d as configuration writes it: time.Duration.String
+// without its zero units ("1h", not "1h0m0s").
+func ShortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = s[:len(s)-2]
@@ -85,18 +86,18 @@ func ParseViews(s string, size time.Duration) ([]View, error) {
 }
 
 func (v View) check(size time.Duration) error {
-	sz := shortDuration(size)
+	sz := ShortDuration(size)
 	switch {
 	case size <= 0:
 		return fmt.Errorf("window size %s is not positive", sz)
 	case v.Span <= size:
-		return fmt.Errorf("span %s is not longer than the window size %s", shortDuration(v.Span), sz)
+		return fmt.Errorf("span %s is not longer than the window size %s", ShortDuration(v.Span), sz)
 	case v.Span%size != 0:
-		return fmt.Errorf("span %s is not a whole number of %s windows", shortDuration(v.Span), sz)
+		return fmt.Errorf("span %s is not a whole number of %s windows", ShortDuration(v.Span), sz)
 	case v.Every <= 0 || v.Every > v.Span:
-		return fmt.Errorf("every %s is not between 0 and the span %s", shortDuration(v.Every), shortDuration(v.Span))
+		return fmt.Errorf("every %s is not between 0 and the span %s", ShortDuration(v.Every), ShortDuration(v.Span))
 	case v.Every%size != 0:
-		return fmt.Errorf("every %s is not a whole number of %s windows", shortDuration(v.Every), sz)
+		return fmt.Errorf("every %s is not a whole number of %s windows", ShortDuration(v.Every), sz)
 	}
 	return nil
 }

@@ -152,15 +152,16 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	fmt.Fprintf(out, "  produced %d/%d records\n", len(recs), len(recs))
 
 	// Wait for every window of every family, and for the dead letters.
+	hours := HourViews(w)
 	want := map[string]int{"ops": windows * 2, "performance": windows * 2, "shadow": windows,
-		"views": HourViews(w) * 2}
+		"views": hours * 5} // ops and performance of two variants, shadow of one
 	for {
 		got, err := closed(ctx, st.Store, w)
 		if err != nil {
 			return nil, err
 		}
 		if got["views"], err = count(ctx, st.Store, fmt.Sprintf(`SELECT count() FROM metric_views_latest
-WHERE model_id = %s AND family = 'ops' AND metric = 'event_count' AND %s`, store.Quote(w.ModelID), ReportedViews(w))); err != nil {
+WHERE model_id = %s AND metric IN ('event_count', 'predictions', 'pairs') AND %s`, store.Quote(w.ModelID), ReportedViews(w))); err != nil {
 			return nil, err
 		}
 		dead, err := count(ctx, st.Store, "SELECT count() FROM deadletters")

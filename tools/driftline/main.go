@@ -1,5 +1,6 @@
 // Command driftline runs Driftline embedded and operates its stores and
-// topics: demo, dev, migrate, sql, baseline, drift, perf, adapt, deadletter, loadgen.
+// topics: demo, dev, migrate, sql, view, baseline, drift, perf, adapt, deadletter,
+// loadgen.
 package main
 
 import (
@@ -21,6 +22,11 @@ Usage:
   driftline dev      [--data DIR]   run the embedded stack (in-process Kafka, embedded ClickHouse, all services) until Ctrl-C
   driftline migrate  --store DSN    apply the ClickHouse migrations
   driftline sql      [--data DIR | --store DSN] [--format table|json] QUERY
+  driftline view     [--data DIR | --store DSN] --model ID --family drift|performance|shadow --from TIME --to TIME
+                     [--span D [--every D]] [--window 5m] [--version V] [--variant V] [--segment S]
+                     [--metric NAME] [--feature NAME] [--format table|json]
+                                    metrics of any range merged from the stored states of its windows, no second pass
+                                    over events
   driftline baseline --csv FILE --model ID [--version V] --brokers HOST:PORT
                                     build a reference profile from a training dataset and publish it
   driftline drift    --reference FILE --current FILE [--format table|json] [--columns a,b] [--categorical a,b]
@@ -57,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"demo": cmdDemo, "dev": cmdDev, "migrate": cmdMigrate, "sql": cmdSQL, "baseline": cmdBaseline,
+		"demo": cmdDemo, "dev": cmdDev, "migrate": cmdMigrate, "sql": cmdSQL, "view": cmdView, "baseline": cmdBaseline,
 		"drift": cmdDrift, "perf": cmdPerf, "adapt": cmdAdapt, "deadletter": cmdDeadLetter,
 		"loadgen": cmdLoadgen,
 	}

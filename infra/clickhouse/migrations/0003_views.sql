@@ -7,7 +7,10 @@
 -- computation as a window and writes to metric_views, whose key holds
 -- window_end as well, so views of different spans that start together stay
 -- apart. A state's revision is its window's; a view's revision grows with
--- every window of it that is added or revised.
+-- every window of it that is added or revised. The drift-aggregator copies
+-- the reference profiles it reads from Kafka into reference_profiles, so a
+-- view computed on demand (driftline view) finds what its windows were
+-- measured against in ClickHouse too.
 
 CREATE TABLE IF NOT EXISTS window_states
 (
@@ -61,3 +64,15 @@ SELECT *
 FROM metric_views
 ORDER BY revision DESC
 LIMIT 1 BY model_id, family, metric, feature, segment, window_start, window_end, model_version, variant;
+
+CREATE TABLE IF NOT EXISTS reference_profiles
+(
+    reference_id  String,
+    model_id      LowCardinality(String),
+    model_version LowCardinality(String),
+    created_at    DateTime64(3, 'UTC'),
+    profile       String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (model_id, reference_id)
+SETTINGS non_replicated_deduplication_window = 10000;

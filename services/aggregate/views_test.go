@@ -13,7 +13,7 @@ import (
 	"github.com/driftline/driftline/schemas"
 	"github.com/driftline/driftline/services/aggregate"
 	"github.com/driftline/driftline/services/drift"
-	"github.com/driftline/driftline/services/reference"
+	"github.com/driftline/driftline/services/drift/drifttest"
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/store/storetest"
 	"github.com/driftline/driftline/services/stream"
@@ -80,11 +80,8 @@ func FuzzDecodeState(f *testing.F) {
 // do, with a real store and a Kafka for the metrics topic.
 type viewRun struct {
 	t    *testing.T
-	l1   *window.Level1[*drift.Acc]
+	l1   *drifttest.Level1
 	l2   *aggregate.Level2
-	refs *drift.References
-	r    drift.Router
-	off  map[int32]int64
 	poff int64
 }
 
@@ -99,40 +96,26 @@ func newViewRun(t *testing.T, st store.Store, refs *drift.References, size time.
 		t.Fatal(err)
 	}
 	t.Cleanup(prod.Close)
-	cfg := window.Config{Size: func(string) time.Duration { return size }, OutOfOrderness: time.Second,
-		IdleTimeout: time.Hour, Retain: 2 * time.Hour, Views: views}
-	return &viewRun{t: t, refs: refs, off: map[int32]int64{},
-		l1: window.NewLevel1(cfg, drift.NewAcc(refs)),
+	cfg := drifttest.Config(size)
+	cfg.Views = views
+	return &viewRun{t: t, l1: drifttest.NewLevel1(refs, cfg),
 		l2: &aggregate.Level2{Engine: window.NewLevel2("drift", cfg), Computer: &drift.Computer{Refs: refs},
 			Producer: prod, Store: st, Topics: stream.NewTopics("")},
 	}
 }
 
-func (v *viewRun) event(p int32, e *schemas.InferenceEvent, now time.Time) {
+func (v *viewRun) event(e *drifttest.Event, now time.Time) {
 	v.t.Helper()
-	b, err := schemas.Marshal(e)
-	if err != nil {
+	if err := v.l1.Add(e, now); err != nil {
 		v.t.Fatal(err)
 	}
-	if err := v.r.Route(&kgo.Record{Partition: p, Offset: v.off[p], Value: b}, v.l1, now); err != nil {
-		v.t.Fatal(err)
-	}
-	v.off[p]++
 }
 
 // flush hands level 1's partials and heartbeats to level 2 and flushes it.
 func (v *viewRun) flush(now time.Time, parts int32) {
 	v.t.Helper()
-	ps, hbs := v.l1.Flush(now)
-	for _, p := range ps {
-		wp := p.Envelope("in", parts)
-		wp.Family = "drift"
-		p.Acc.Fill(&wp)
-		v.l2.Engine.Add(0, v.poff, wp, now)
-		v.poff++
-	}
-	for _, h := range hbs {
-		v.l2.Engine.Add(0, v.poff, h.Envelope("drift", "in", parts), now)
+	for _, p := range v.l1.Flush(now, parts) {
+		v.l2.Engine.Add(0, v.poff, p, now)
 		v.poff++
 	}
 	if _, err := v.l2.Flush(context.Background(), now); err != nil {
@@ -179,18 +162,7 @@ type row struct {
 // still equal to the hour-long window with that event in it.
 func TestHourViewEqualsOneHourWindow(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
-	var a, b []float64
-	var c []string
-	for range 5000 {
-		a = append(a, r.NormFloat64())
-		b = append(b, 10+2*r.NormFloat64())
-		c = append(c, []string{"x", "y", "z"}[r.IntN(3)])
-	}
-	prof, err := reference.FromColumns("m", "v1", []reference.Column{
-		{Name: "a", Kind: schemas.KindNumeric, Numbers: a},
-		{Name: "b", Kind: schemas.KindNumeric, Numbers: b},
-		{Name: "c", Kind: schemas.KindCategorical, Strings: c},
-	})
+	prof, err := drifttest.Profile(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,30 +175,9 @@ func TestHourViewEqualsOneHourWindow(t *testing.T) {
 	views := newViewRun(t, st, refs, 2*time.Minute, []window.View{{Span: time.Hour, Every: time.Hour}})
 	whole := newViewRun(t, st, refs, time.Hour, nil)
 	now := time.Now()
-	var events []schemas.InferenceEvent
-	for i := range 6000 {
-		at := hour.Add(time.Duration(i) * 600 * time.Millisecond)
-		shift := 2 * at.Sub(hour).Hours() // feature a drifts through the hour
-		e := schemas.InferenceEvent{EventID: fmt.Sprint(i), RequestID: fmt.Sprint(i), ModelID: "m", ModelVersion: "v1",
-			Variant: "production", EventTime: at, LatencyMS: float64(5 + i%7), Features: map[string]any{
-				"a": r.NormFloat64() + shift, "b": 10 + 2*r.NormFloat64(), "c": []string{"x", "y", "z", "w"}[r.IntN(4)]}}
-		if i%97 == 0 {
-			e.Features["b"] = nil
-		}
-		events = append(events, e)
-	}
-	// Past the hour, so that every partition's watermark passes it.
-	for p := range int32(parts) {
-		events = append(events, schemas.InferenceEvent{EventID: fmt.Sprint("after", p), ModelID: "m", ModelVersion: "v1",
-			Variant: "production", EventTime: hour.Add(time.Hour + 10*time.Second + time.Duration(p)*time.Second)})
-	}
-	for i := range events {
-		p := int32(i % parts)
-		if i >= 6000 {
-			p = int32(i - 6000)
-		}
-		views.event(p, &events[i], now)
-		whole.event(p, &events[i], now)
+	for i, e := range drifttest.Hour(r, hour, 6000, parts) {
+		views.event(&e, now)
+		whole.event(&e, now)
 		if i%500 == 0 {
 			views.flush(now, parts)
 		}
@@ -278,10 +229,9 @@ func TestHourViewEqualsOneHourWindow(t *testing.T) {
 	}
 
 	// A late event of 10:07 on partition 1, within retention.
-	late := schemas.InferenceEvent{EventID: "late", ModelID: "m", ModelVersion: "v1", Variant: "production",
-		EventTime: hour.Add(7 * time.Minute), LatencyMS: 100, Features: map[string]any{"a": 9.0, "b": 30.0, "c": "q"}}
-	views.event(1, &late, now)
-	whole.event(1, &late, now)
+	late := drifttest.Event{Partition: 1, InferenceEvent: drifttest.Late(hour.Add(7 * time.Minute))}
+	views.event(&late, now)
+	whole.event(&late, now)
 	views.flush(now, parts)
 	whole.flush(now, parts)
 	compare(30*3 - 1 + 1)

@@ -13,7 +13,6 @@ package drift
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
@@ -239,23 +238,15 @@ func (c *Computer) Compute(_ context.Context, f window.Final) ([]schemas.MetricW
 	var verdicts []bool
 	for i := range ref.Features {
 		fp := &ref.Features[i]
-		merged := stats.NewSketch(fp)
-		for _, p := range f.Partials {
-			if p.ReferenceID != ref.ReferenceID {
-				continue
-			}
-			for _, fs := range p.Features {
-				if fs.Name != fp.Name {
-					continue
-				}
-				s, err := stats.FromState(fp, fs)
-				if err != nil {
-					return nil, fmt.Errorf("feature %s of partition %d: %w", fp.Name, p.SourcePartition, err)
-				}
-				if err := merged.Merge(s); err != nil {
-					return nil, fmt.Errorf("merge feature %s: %w", fp.Name, err)
+		merged, err := mergeFeature(fp, func(yield func(*schemas.WindowPartial) bool) {
+			for i := range f.Partials {
+				if f.Partials[i].ReferenceID == ref.ReferenceID && !yield(&f.Partials[i]) {
+					return
 				}
 			}
+		})
+		if err != nil {
+			return nil, err
 		}
 		st := merged.State()
 		n := st.Count + st.Missing

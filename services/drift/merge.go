@@ -2,6 +2,8 @@ package drift
 
 import (
 	"fmt"
+	"iter"
+	"slices"
 	"sort"
 	"time"
 
@@ -80,24 +82,33 @@ func (c *Computer) mergeGroup(ps []*schemas.WindowPartial) (schemas.WindowPartia
 	m.Features = make([]schemas.FeatureSketch, 0, len(ref.Features))
 	for i := range ref.Features {
 		fp := &ref.Features[i]
-		merged := stats.NewSketch(fp)
-		for _, p := range ps {
-			for _, fs := range p.Features {
-				if fs.Name != fp.Name {
-					continue
-				}
-				s, err := stats.FromState(fp, fs)
-				if err != nil {
-					return m, fmt.Errorf("feature %s of partition %d: %w", fp.Name, p.SourcePartition, err)
-				}
-				if err := merged.Merge(s); err != nil {
-					return m, fmt.Errorf("merge feature %s: %w", fp.Name, err)
-				}
-			}
+		merged, err := mergeFeature(fp, slices.Values(ps))
+		if err != nil {
+			return m, err
 		}
 		m.Features = append(m.Features, merged.State())
 	}
 	return m, nil
+}
+
+// mergeFeature merges the sketches of feature fp in partials ps.
+func mergeFeature(fp *schemas.FeatureProfile, ps iter.Seq[*schemas.WindowPartial]) (*stats.Sketch, error) {
+	merged := stats.NewSketch(fp)
+	for p := range ps {
+		for _, fs := range p.Features {
+			if fs.Name != fp.Name {
+				continue
+			}
+			s, err := stats.FromState(fp, fs)
+			if err != nil {
+				return nil, fmt.Errorf("feature %s of partition %d: %w", fp.Name, p.SourcePartition, err)
+			}
+			if err := merged.Merge(s); err != nil {
+				return nil, fmt.Errorf("merge feature %s: %w", fp.Name, err)
+			}
+		}
+	}
+	return merged, nil
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -14,55 +14,38 @@ import (
 	"github.com/driftline/driftline/schemas"
 	"github.com/driftline/driftline/services/aggregate"
 	"github.com/driftline/driftline/services/drift"
-	"github.com/driftline/driftline/services/reference"
+	"github.com/driftline/driftline/services/drift/drifttest"
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/window"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // engines runs the drift family's two window levels over events as the
 // drift-aggregator does, keeping the windows level 2 finishes.
 type engines struct {
 	t      *testing.T
-	l1     *window.Level1[*drift.Acc]
+	l1     *drifttest.Level1
 	l2     *window.Level2
-	r      drift.Router
-	off    map[int32]int64
 	poff   int64
 	finals []window.Final
 }
 
 func newEngines(t *testing.T, refs *drift.References, size time.Duration) *engines {
-	cfg := window.Config{Size: func(string) time.Duration { return size }, OutOfOrderness: time.Second,
-		IdleTimeout: time.Hour, Retain: 2 * time.Hour}
-	return &engines{t: t, off: map[int32]int64{}, l1: window.NewLevel1(cfg, drift.NewAcc(refs)), l2: window.NewLevel2("drift", cfg)}
+	cfg := drifttest.Config(size)
+	return &engines{t: t, l1: drifttest.NewLevel1(refs, cfg), l2: window.NewLevel2("drift", cfg)}
 }
 
-func (e *engines) event(p int32, ev *schemas.InferenceEvent, now time.Time) {
+func (e *engines) event(ev *drifttest.Event, now time.Time) {
 	e.t.Helper()
-	b, err := schemas.Marshal(ev)
-	if err != nil {
+	if err := e.l1.Add(ev, now); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.r.Route(&kgo.Record{Partition: p, Offset: e.off[p], Value: b}, e.l1, now); err != nil {
-		e.t.Fatal(err)
-	}
-	e.off[p]++
 }
 
 // flush hands level 1's partials and heartbeats to level 2 and keeps the
 // windows that finish.
 func (e *engines) flush(now time.Time, parts int32) {
-	ps, hbs := e.l1.Flush(now)
-	for _, p := range ps {
-		wp := p.Envelope("in", parts)
-		wp.Family = "drift"
-		p.Acc.Fill(&wp)
-		e.l2.Add(0, e.poff, wp, now)
-		e.poff++
-	}
-	for _, h := range hbs {
-		e.l2.Add(0, e.poff, h.Envelope("drift", "in", parts), now)
+	for _, p := range e.l1.Flush(now, parts) {
+		e.l2.Add(0, e.poff, p, now)
 		e.poff++
 	}
 	e.finals = append(e.finals, e.l2.Ready(now)...)
@@ -136,18 +119,7 @@ func runView(t *testing.T, args ...string) ([]viewOut, string) {
 // floating-point sums), sample count and verdict.
 func TestViewEqualsOneLongWindow(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
-	var a, b []float64
-	var c []string
-	for range 5000 {
-		a = append(a, r.NormFloat64())
-		b = append(b, 10+2*r.NormFloat64())
-		c = append(c, []string{"x", "y", "z"}[r.IntN(3)])
-	}
-	prof, err := reference.FromColumns("m", "v1", []reference.Column{
-		{Name: "a", Kind: schemas.KindNumeric, Numbers: a},
-		{Name: "b", Kind: schemas.KindNumeric, Numbers: b},
-		{Name: "c", Kind: schemas.KindCategorical, Strings: c},
-	})
+	prof, err := drifttest.Profile(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,30 +134,9 @@ func TestViewEqualsOneLongWindow(t *testing.T) {
 	whole := newEngines(t, refs, time.Hour)
 	all := []*engines{fives, halves, quarters, whole}
 	now := time.Now()
-	var events []schemas.InferenceEvent
-	for i := range 6000 {
-		at := hour.Add(time.Duration(i) * 600 * time.Millisecond)
-		shift := 2 * at.Sub(hour).Hours() // feature a drifts through the hour
-		e := schemas.InferenceEvent{EventID: fmt.Sprint(i), RequestID: fmt.Sprint(i), ModelID: "m", ModelVersion: "v1",
-			Variant: "production", EventTime: at, LatencyMS: float64(5 + i%7), Features: map[string]any{
-				"a": r.NormFloat64() + shift, "b": 10 + 2*r.NormFloat64(), "c": []string{"x", "y", "z", "w"}[r.IntN(4)]}}
-		if i%97 == 0 {
-			e.Features["b"] = nil
-		}
-		events = append(events, e)
-	}
-	// Past the hour, so that every partition's watermark passes it.
-	for p := range int32(parts) {
-		events = append(events, schemas.InferenceEvent{EventID: fmt.Sprint("after", p), ModelID: "m", ModelVersion: "v1",
-			Variant: "production", EventTime: hour.Add(time.Hour + 10*time.Second + time.Duration(p)*time.Second)})
-	}
-	for i := range events {
-		p := int32(i % parts)
-		if i >= 6000 {
-			p = int32(i - 6000)
-		}
+	for i, ev := range drifttest.Hour(r, hour, 6000, parts) {
 		for _, e := range all {
-			e.event(p, &events[i], now)
+			e.event(&ev, now)
 			if i%500 == 0 {
 				e.flush(now, parts)
 			}
@@ -196,10 +147,9 @@ func TestViewEqualsOneLongWindow(t *testing.T) {
 	}
 	// A late event of 10:07 on partition 1 revises a window after it
 	// went out: the view reads its latest state.
-	late := schemas.InferenceEvent{EventID: "late", ModelID: "m", ModelVersion: "v1", Variant: "production",
-		EventTime: hour.Add(7 * time.Minute), LatencyMS: 100, Features: map[string]any{"a": 9.0, "b": 30.0, "c": "q"}}
+	late := drifttest.Event{Partition: 1, InferenceEvent: drifttest.Late(hour.Add(7 * time.Minute))}
 	for _, e := range all {
-		e.event(1, &late, now)
+		e.event(&late, now)
 		e.flush(now, parts)
 	}
 

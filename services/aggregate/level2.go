@@ -103,19 +103,26 @@ func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, erro
 }
 
 // flushViews computes the view instances the engine found ready from the
-// stored states of their windows. A failure stops the loop before the
-// partials are committed: the windows are read again and touch their views
-// again.
+// stored states of their windows, and writes their metrics in one insert
+// (inserts are batched: each makes a part for ClickHouse to merge). A
+// failure stops the loop before the partials are committed: the windows
+// are read again and touch their views again.
 func (l *Level2) flushViews(ctx context.Context, now time.Time) error {
 	merger, _ := l.Computer.(Merger)
-	for _, k := range l.Engine.Views(now) {
-		v, err := LoadView(ctx, l.Store, k, merger)
-		if err != nil {
-			return fmt.Errorf("view %s %s %s-%s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), k.End.Format(time.RFC3339), err)
-		}
+	keys := l.Engine.Views(now)
+	if len(keys) == 0 {
+		return nil
+	}
+	views, err := LoadViews(ctx, l.Store, keys, merger)
+	if err != nil {
+		return fmt.Errorf("%d views: %w", len(keys), err)
+	}
+	var out []ViewMetrics
+	for _, v := range views {
 		if v.Windows == 0 {
 			continue
 		}
+		k := v.Key
 		ms, err := l.Computer.Compute(ctx, v.Final)
 		if err != nil {
 			return fmt.Errorf("compute view %s %s %s-%s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), k.End.Format(time.RFC3339), err)
@@ -124,11 +131,14 @@ func (l *Level2) flushViews(ctx context.Context, now time.Time) error {
 			ms[i].ComputedAt = now.UTC()
 			ms[i].Revision = v.Revision
 		}
-		if err := WriteViewMetrics(ctx, l.Store, v, ms); err != nil {
-			return err
-		}
-		if l.OnViews != nil {
-			l.OnViews(ms)
+		out = append(out, ViewMetrics{View: v, Metrics: ms})
+	}
+	if err := WriteViewMetrics(ctx, l.Store, out); err != nil {
+		return err
+	}
+	if l.OnViews != nil {
+		for _, v := range out {
+			l.OnViews(v.Metrics)
 		}
 	}
 	return nil

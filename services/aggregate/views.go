@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
@@ -131,97 +132,174 @@ type View struct {
 // revision (and insert token), and one that took a late update goes out
 // above it.
 func LoadView(ctx context.Context, st store.Store, k window.ViewKey, merge Merger) (View, error) {
-	v := View{Final: window.Final{Key: k.Key}}
-	if k.Window <= 0 {
-		return v, fmt.Errorf("view of windows of size %s", k.Window)
+	vs, err := LoadViews(ctx, st, []window.ViewKey{k}, merge)
+	if err != nil {
+		return View{}, err
 	}
-	var revisions int64
-	for from := k.Start; from.Before(k.End); from = from.Add(viewChunk * k.Window) {
-		to := from.Add(viewChunk * k.Window)
-		if to.After(k.End) {
-			to = k.End
-		}
-		n, revs, err := loadStates(ctx, st, k, from, to, &v.Partials)
-		if err != nil {
-			return View{}, err
-		}
-		v.Windows += n
-		revisions += revs
-		if merge != nil && n > 0 {
-			if v.Partials, err = merge.Merge(v.Partials); err != nil {
-				return View{}, fmt.Errorf("merge window states: %w", err)
-			}
-		}
-	}
-	v.Revision = int32(min(max(revisions-1, 0), math.MaxInt32))
-	return v, nil
+	return vs[0], nil
 }
 
-// loadStates appends the partials of the windows of series k in [from, to)
-// to ps, and returns how many windows it read and the number of revisions
-// they went out under.
-func loadStates(ctx context.Context, st store.Store, k window.ViewKey, from, to time.Time, ps *[]schemas.WindowPartial) (windows int, revisions int64, err error) {
+// LoadViews loads views as LoadView does, in the order of keys. Views of
+// the same family, window size and bounds, at most viewChunk windows long
+// (the views of one flush of level 2, mostly), are read in one query.
+func LoadViews(ctx context.Context, st store.Store, keys []window.ViewKey, merge Merger) ([]View, error) {
+	type rangeKey struct {
+		family     string
+		size       time.Duration
+		start, end int64
+	}
+	out := make([]View, len(keys))
+	revisions := make([]int64, len(keys))
+	groups := map[rangeKey][]int{}
+	var order []rangeKey
+	for i, k := range keys {
+		if k.Window <= 0 {
+			return nil, fmt.Errorf("view of windows of size %s", k.Window)
+		}
+		out[i] = View{Final: window.Final{Key: k.Key}}
+		if k.End.Sub(k.Start) > viewChunk*k.Window {
+			// Long: read and merged a chunk at a time.
+			for from := k.Start; from.Before(k.End); from = from.Add(viewChunk * k.Window) {
+				to := from.Add(viewChunk * k.Window)
+				if to.After(k.End) {
+					to = k.End
+				}
+				if err := loadStates(ctx, st, keys[i:i+1], from, to, out[i:i+1], revisions[i:i+1], merge); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		rk := rangeKey{k.Family, k.Window, k.Start.UnixMilli(), k.End.UnixMilli()}
+		if groups[rk] == nil {
+			order = append(order, rk)
+		}
+		groups[rk] = append(groups[rk], i)
+	}
+	for _, rk := range order {
+		idx := groups[rk]
+		ks := make([]window.ViewKey, len(idx))
+		vs := make([]View, len(idx))
+		revs := make([]int64, len(idx))
+		for j, i := range idx {
+			ks[j], vs[j] = keys[i], out[i]
+		}
+		if err := loadStates(ctx, st, ks, keys[idx[0]].Start, keys[idx[0]].End, vs, revs, merge); err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			out[i], revisions[i] = vs[j], revs[j]
+		}
+	}
+	for i := range out {
+		out[i].Revision = int32(min(max(revisions[i]-1, 0), math.MaxInt32))
+	}
+	return out, nil
+}
+
+// loadStates adds the windows in [from, to) of the series of keys (of one
+// family and window size) to their views vs, and the number of revisions
+// they went out under to revs, then merges each view that grew.
+func loadStates(ctx context.Context, st store.Store, keys []window.ViewKey, from, to time.Time, vs []View, revs []int64, merge Merger) error {
+	type series struct{ model, version, variant, segment string }
+	at := make(map[series]int, len(keys))
+	tuples := make([]string, len(keys))
+	for i, k := range keys {
+		at[series{k.ModelID, k.ModelVersion, k.Variant, k.Segment}] = i
+		tuples[i] = "(" + store.Quote(k.ModelID) + ", " + store.Quote(k.ModelVersion) + ", " + store.Quote(k.Variant) + ", " +
+			store.Quote(k.Segment) + ")"
+	}
 	q := fmt.Sprintf(`
-SELECT window_start, revision, base64Encode(partials)
+SELECT model_id, model_version, variant, segment, window_start, revision, base64Encode(partials)
 FROM
 (
-    SELECT window_start, revision, partials
+    SELECT model_id, model_version, variant, segment, window_start, revision, partials
     FROM window_states
-    WHERE model_id = %s AND family = %s AND model_version = %s AND variant = %s AND segment = %s
+    WHERE family = %s AND (model_id, model_version, variant, segment) IN (%s)
       AND window_start >= %s AND window_end <= %s
       AND dateDiff('millisecond', window_start, window_end) = %d
     ORDER BY revision DESC
-    LIMIT 1 BY window_start, window_end
+    LIMIT 1 BY model_id, model_version, variant, segment, window_start, window_end
 )
-ORDER BY window_start`,
-		store.Quote(k.ModelID), store.Quote(k.Family), store.Quote(k.ModelVersion), store.Quote(k.Variant),
-		store.Quote(k.Segment), store.TimeLiteral(from), store.TimeLiteral(to), k.Window.Milliseconds())
+ORDER BY model_id, model_version, variant, segment, window_start`,
+		store.Quote(keys[0].Family), strings.Join(tuples, ", "), store.TimeLiteral(from), store.TimeLiteral(to), keys[0].Window.Milliseconds())
 	res, err := st.Query(ctx, q)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read window states: %w", err)
+		return fmt.Errorf("read window states: %w", err)
 	}
+	grew := make([]bool, len(keys))
 	for _, r := range res.Rows {
-		if len(r) != 3 {
-			return 0, 0, fmt.Errorf("read window states: row of %d columns, want 3", len(r))
+		if len(r) != 7 {
+			return fmt.Errorf("read window states: row of %d columns, want 7", len(r))
 		}
-		rev, err := store.Int(r[1])
-		if err != nil {
-			return 0, 0, fmt.Errorf("read window states: revision: %w", err)
+		var sk series
+		for j, f := range []*string{&sk.model, &sk.version, &sk.variant, &sk.segment} {
+			var ok bool
+			if *f, ok = r[j].(string); !ok {
+				return fmt.Errorf("read window states: column %d: got %T, want a string", j, r[j])
+			}
 		}
-		s, ok := r[2].(string)
+		i, ok := at[sk]
 		if !ok {
-			return 0, 0, fmt.Errorf("read window states: partials: got %T, want a string", r[2])
+			return fmt.Errorf("read window states: a row of series %v, which was not asked for", sk)
+		}
+		rev, err := store.Int(r[5])
+		if err != nil {
+			return fmt.Errorf("read window states: revision: %w", err)
+		}
+		s, ok := r[6].(string)
+		if !ok {
+			return fmt.Errorf("read window states: partials: got %T, want a string", r[6])
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return 0, 0, fmt.Errorf("read window states: partials: %w", err)
+			return fmt.Errorf("read window states: partials: %w", err)
 		}
 		got, err := DecodeState(b)
 		if err != nil {
-			return 0, 0, fmt.Errorf("window state of %v: %w", r[0], err)
+			return fmt.Errorf("window state of %v %v: %w", sk, r[4], err)
 		}
-		*ps = append(*ps, got...)
-		windows++
-		revisions += rev + 1
+		vs[i].Partials = append(vs[i].Partials, got...)
+		vs[i].Windows++
+		revs[i] += rev + 1
+		grew[i] = true
 	}
-	return windows, revisions, nil
-}
-
-// WriteViewMetrics inserts the metrics of one view with a token derived
-// from the view and its revision.
-func WriteViewMetrics(ctx context.Context, st store.Store, v View, ms []schemas.MetricWindow) error {
-	if len(ms) == 0 {
+	if merge == nil {
 		return nil
 	}
+	for i := range vs {
+		if grew[i] {
+			if vs[i].Partials, err = merge.Merge(vs[i].Partials); err != nil {
+				return fmt.Errorf("merge window states: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// ViewMetrics are the metrics computed for one view.
+type ViewMetrics struct {
+	View    View
+	Metrics []schemas.MetricWindow
+}
+
+// WriteViewMetrics inserts the metrics of views in one insert, with a
+// token derived from the views and their revisions.
+func WriteViewMetrics(ctx context.Context, st store.Store, vs []ViewMetrics) error {
 	h := sha256.New()
-	rows := make([]store.Row, 0, len(ms))
-	for i := range ms {
-		m := &ms[i]
-		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%s|%s|%s|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
-			m.Family, m.WindowStart.UnixMilli(), m.WindowEnd.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision)
-		row := MetricRow(m)
-		row["windows"] = uint32(v.Windows)
-		rows = append(rows, row)
+	var rows []store.Row
+	for _, v := range vs {
+		for i := range v.Metrics {
+			m := &v.Metrics[i]
+			fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%s|%s|%s|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
+				m.Family, m.WindowStart.UnixMilli(), m.WindowEnd.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision)
+			row := MetricRow(m)
+			row["windows"] = uint32(v.View.Windows)
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	if err := st.Insert(ctx, "metric_views", "views-"+hex.EncodeToString(h.Sum(nil)), rows); err != nil {
 		return fmt.Errorf("insert %d view metrics: %w", len(rows), err)

@@ -79,13 +79,13 @@ func FuzzDecodeState(f *testing.F) {
 // viewRun feeds events through the two window levels the way the services
 // do, with a real store and a Kafka for the metrics topic.
 type viewRun struct {
-	t    *testing.T
+	t    testing.TB
 	l1   *drifttest.Level1
 	l2   *aggregate.Level2
 	poff int64
 }
 
-func newViewRun(t *testing.T, st store.Store, refs *drift.References, size time.Duration, views []window.View) *viewRun {
+func newViewRun(t testing.TB, st store.Store, refs *drift.References, size time.Duration, views []window.View) *viewRun {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, stream.NewTopics("").Metrics()))
 	if err != nil {
 		t.Fatal(err)
@@ -243,4 +243,95 @@ func TestHourViewEqualsOneHourWindow(t *testing.T) {
 func want(t *testing.T, st store.Store, from, to time.Time, key string) float64 {
 	t.Helper()
 	return metricsOf(t, st, "metric_views_latest", from, to)[key].value
+}
+
+// BenchmarkHourView computes the view of an hour of five-minute windows
+// of three features from three source partitions, as level 2 does for the
+// sliding hour at every window: read the twelve states, merge, compute.
+func BenchmarkHourView(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	prof, err := drifttest.Profile(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	refs := drift.NewReferences()
+	refs.Put(prof)
+	st, _ := storetest.Open(b)
+	hour := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	run := newViewRun(b, st, refs, 5*time.Minute, nil)
+	now := time.Now()
+	for _, e := range drifttest.Hour(r, hour, 6000, 3) {
+		run.event(&e, now)
+	}
+	run.flush(now, 3)
+	comp := &drift.Computer{Refs: refs}
+	k := window.ViewKey{Key: window.Key{Family: "drift", ModelID: drifttest.Model, ModelVersion: drifttest.Version,
+		Variant: schemas.VariantProduction, Start: hour, End: hour.Add(time.Hour)}, Window: 5 * time.Minute}
+	b.ResetTimer()
+	for b.Loop() {
+		v, err := aggregate.LoadView(context.Background(), st, k, comp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v.Windows != 12 {
+			b.Fatalf("%d windows", v.Windows)
+		}
+		if _, err := comp.Compute(context.Background(), v.Final); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Views of several series over the same bounds are read in one query, and
+// each gets the windows of its own series; a view longer than a chunk is
+// read a chunk at a time and gets all of its windows.
+func TestLoadViewsKeepsSeriesApart(t *testing.T) {
+	st, _ := storetest.Open(t)
+	start := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	var finals []window.Final
+	for w := range 30 {
+		for v, variant := range []string{"production", "shadow", "canary"} {
+			k := window.Key{Family: "shadow", ModelID: "m", ModelVersion: "v1", Variant: variant,
+				Start: start.Add(time.Duration(w) * time.Minute), End: start.Add(time.Duration(w+1) * time.Minute)}
+			if variant == "canary" && w%2 == 1 {
+				continue // a window the canary had no events in
+			}
+			p := schemas.WindowPartial{Family: "shadow", ModelID: "m", ModelVersion: "v1", Variant: variant, WindowStart: k.Start,
+				WindowEnd: k.End, Count: int64(v + 1), Counters: map[string]float64{"pairs": float64(v + 1)}, FirstOffset: -1, LastOffset: -1}
+			finals = append(finals, window.Final{Key: k, Partials: []schemas.WindowPartial{p}, Revision: int32(w % 3)})
+		}
+	}
+	if err := aggregate.WriteStates(context.Background(), st, finals, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	key := func(variant string, minutes int) window.ViewKey {
+		return window.ViewKey{Key: window.Key{Family: "shadow", ModelID: "m", ModelVersion: "v1", Variant: variant,
+			Start: start, End: start.Add(time.Duration(minutes) * time.Minute)}, Window: time.Minute}
+	}
+	keys := []window.ViewKey{key("production", 10), key("shadow", 10), key("canary", 10), key("shadow", 30), key("other", 10)}
+	vs, err := aggregate.LoadViews(context.Background(), st, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		windows  int
+		pairs    float64
+		revision int32
+	}{
+		{10, 10, 10 + 9 - 1}, // revisions 0,1,2,0,1,2,0,1,2,0: sum 9
+		{10, 20, 10 + 9 - 1},
+		{5, 15, 5 + 5 - 1},    // windows 0,2,4,6,8: revisions 0,2,1,0,2
+		{30, 60, 30 + 30 - 1}, // ten of each revision
+		{0, 0, 0},
+	} {
+		v := vs[i]
+		var pairs float64
+		for _, p := range v.Partials {
+			pairs += p.Counters["pairs"]
+		}
+		if v.Key != keys[i].Key || v.Windows != want.windows || pairs != want.pairs || v.Revision != want.revision {
+			t.Errorf("view %d (%s, %s): %d windows, %v pairs, revision %d; want %d, %v, %d", i, keys[i].Variant,
+				keys[i].End.Sub(keys[i].Start), v.Windows, pairs, v.Revision, want.windows, want.pairs, want.revision)
+		}
+	}
 }

@@ -32,7 +32,21 @@ type Level2 struct {
 	OnViews func([]schemas.MetricWindow)
 
 	parts map[int32]bool
+	// queued are the view instances ready to compute, oldest first; each
+	// Flush computes some (see viewBudget).
+	queued  []window.ViewKey
+	inQueue map[window.ViewKey]bool
 }
+
+// Views are computed after the windows of a flush and share its loop: a
+// window that closes while views are computed waits for them. A Flush
+// therefore spends at most about viewBudget on views, viewBatch at a time
+// (views of the same bounds are read in one query), and leaves the rest
+// for the next; at least one batch, so that they keep up.
+const (
+	viewBudget = 50 * time.Millisecond
+	viewBatch  = 16
+)
 
 // Handle feeds partials to the engine. A record that does not decode is a
 // bug in a Driftline service, not bad user input, so it stops the loop.
@@ -102,17 +116,45 @@ func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, erro
 	return offs, nil
 }
 
-// flushViews computes the view instances the engine found ready from the
-// stored states of their windows, and writes their metrics in one insert
-// (inserts are batched: each makes a part for ClickHouse to merge). A
-// failure stops the loop before the partials are committed: the windows
-// are read again and touch their views again.
+// flushViews queues the view instances the engine found ready and
+// computes queued ones from the stored states of their windows, writing
+// each batch's metrics in one insert (each insert is a part for ClickHouse
+// to merge). Queued views are not in any commit: after a crash the
+// windows they were waiting on are read again (level 2 commits before the
+// first partial of every window it keeps, and a view is ready when its
+// last window finishes) and touch them again.
 func (l *Level2) flushViews(ctx context.Context, now time.Time) error {
-	merger, _ := l.Computer.(Merger)
-	keys := l.Engine.Views(now)
-	if len(keys) == 0 {
-		return nil
+	if l.inQueue == nil {
+		l.inQueue = make(map[window.ViewKey]bool)
 	}
+	for _, k := range l.Engine.Views(now) {
+		if !l.inQueue[k] {
+			l.inQueue[k] = true
+			l.queued = append(l.queued, k)
+		}
+	}
+	began := time.Now()
+	for len(l.queued) > 0 {
+		n := min(len(l.queued), viewBatch)
+		if err := l.computeViews(ctx, l.queued[:n], now); err != nil {
+			return err
+		}
+		for _, k := range l.queued[:n] {
+			delete(l.inQueue, k)
+		}
+		l.queued = l.queued[n:]
+		if time.Since(began) >= viewBudget {
+			break
+		}
+	}
+	if len(l.queued) == 0 {
+		l.queued = nil // let the backing array go
+	}
+	return nil
+}
+
+func (l *Level2) computeViews(ctx context.Context, keys []window.ViewKey, now time.Time) error {
+	merger, _ := l.Computer.(Merger)
 	views, err := LoadViews(ctx, l.Store, keys, merger)
 	if err != nil {
 		return fmt.Errorf("%d views: %w", len(keys), err)

@@ -14,6 +14,7 @@ import (
 	"github.com/driftline/driftline/services/aggregate"
 	"github.com/driftline/driftline/services/drift"
 	"github.com/driftline/driftline/services/drift/drifttest"
+	"github.com/driftline/driftline/services/shadow"
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/store/storetest"
 	"github.com/driftline/driftline/services/stream"
@@ -333,5 +334,57 @@ func TestLoadViewsKeepsSeriesApart(t *testing.T) {
 			t.Errorf("view %d (%s, %s): %d windows, %v pairs, revision %d; want %d, %v, %d", i, keys[i].Variant,
 				keys[i].End.Sub(keys[i].Start), v.Windows, pairs, v.Revision, want.windows, want.pairs, want.revision)
 		}
+	}
+}
+
+// More views than one batch become ready at once: the flushes compute
+// them all, each once.
+func TestLevel2ComputesQueuedViews(t *testing.T) {
+	st, _ := storetest.Open(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, stream.NewTopics("").Metrics()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	cfg := drifttest.Config(time.Minute)
+	cfg.Views = []window.View{{Span: 2 * time.Minute, Every: time.Minute}}
+	l2 := &aggregate.Level2{Engine: window.NewLevel2("shadow", cfg), Computer: shadow.Computer{}, Producer: prod, Store: st,
+		Topics: stream.NewTopics("")}
+	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	now := time.Now()
+	var off int64
+	const series = 40
+	for w := range 2 {
+		for i := range series {
+			l2.Engine.Add(0, off, schemas.WindowPartial{Family: "shadow", ModelID: fmt.Sprintf("m%02d", i), Variant: "shadow",
+				WindowStart: start.Add(time.Duration(w) * time.Minute), WindowEnd: start.Add(time.Duration(w+1) * time.Minute),
+				PartitionCount: 1, Count: 1, Counters: map[string]float64{"pairs": 1, "agree": 1}, FirstOffset: int64(w), LastOffset: int64(w)}, now)
+			off++
+		}
+	}
+	l2.Engine.Add(0, off, schemas.WindowPartial{Family: "shadow", PartitionCount: 1, Watermark: start.Add(2 * time.Minute)}, now)
+	views := func() int64 {
+		res, err := st.Query(context.Background(), "SELECT count() FROM metric_views WHERE metric = 'pairs' AND value = 2 AND windows = 2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := store.Int(res.Rows[0][0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for range 10 {
+		if _, err := l2.Flush(context.Background(), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := views(); n != series {
+		t.Fatalf("%d views of two windows written, want %d (one per series)", n, series)
 	}
 }

@@ -42,7 +42,9 @@ type Level1[A Accumulator] struct {
 	Producer *kgo.Client
 	Topics   stream.Topics
 	Family   string
-	lag      map[int32]map[string]bool // partition → topic → records wait unread
+	// Metrics, if set, count the partials handed over.
+	Metrics *Metrics
+	lag     map[int32]map[string]bool // partition → topic → records wait unread
 
 	// Source is the topic whose partitions the watermarks are kept for;
 	// SourcePartitions is its partition count, PartialsPartitions the
@@ -130,6 +132,7 @@ func (l *Level1[A]) Flush(ctx context.Context, now time.Time) (stream.Offsets, e
 	if err := stream.ProduceSync(ctx, l.Producer, rs...); err != nil {
 		return nil, fmt.Errorf("publish partials: %w", err)
 	}
+	l.Metrics.partialsSent(len(parts))
 	// Only the source topic's records sit in windows; the router says how
 	// far every consumed topic is safe. For the source topic the engine
 	// takes the router's hold into account: cut there alone, the commit

@@ -30,6 +30,8 @@ type Level2 struct {
 	OnMetrics func([]schemas.MetricWindow)
 	// OnViews, if set, sees every view metric written.
 	OnViews func([]schemas.MetricWindow)
+	// Metrics, if set, count the windows and views written.
+	Metrics *Metrics
 
 	parts map[int32]bool
 	// queued are the view instances ready to compute, oldest first; each
@@ -104,6 +106,9 @@ func (l *Level2) Flush(ctx context.Context, now time.Time) (stream.Offsets, erro
 			l.OnMetrics(all)
 		}
 	}
+	for _, f := range finals {
+		l.Metrics.windowWritten(f.Key.End, now)
+	}
 	if err := l.flushViews(ctx, now); err != nil {
 		return nil, err
 	}
@@ -136,13 +141,15 @@ func (l *Level2) flushViews(ctx context.Context, now time.Time) error {
 	began := time.Now()
 	for len(l.queued) > 0 {
 		n := min(len(l.queued), viewBatch)
-		if err := l.computeViews(ctx, l.queued[:n], now); err != nil {
+		written, err := l.computeViews(ctx, l.queued[:n], now)
+		if err != nil {
 			return err
 		}
 		for _, k := range l.queued[:n] {
 			delete(l.inQueue, k)
 		}
 		l.queued = l.queued[n:]
+		l.Metrics.viewsComputed(written, len(l.queued))
 		if time.Since(began) >= viewBudget {
 			break
 		}
@@ -153,11 +160,13 @@ func (l *Level2) flushViews(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-func (l *Level2) computeViews(ctx context.Context, keys []window.ViewKey, now time.Time) error {
+// computeViews computes and writes the views of keys and returns how many
+// it wrote (those with a window stored).
+func (l *Level2) computeViews(ctx context.Context, keys []window.ViewKey, now time.Time) (int, error) {
 	merger, _ := l.Computer.(Merger)
 	views, err := LoadViews(ctx, l.Store, keys, merger)
 	if err != nil {
-		return fmt.Errorf("%d views: %w", len(keys), err)
+		return 0, fmt.Errorf("%d views: %w", len(keys), err)
 	}
 	var out []ViewMetrics
 	for _, v := range views {
@@ -167,7 +176,7 @@ func (l *Level2) computeViews(ctx context.Context, keys []window.ViewKey, now ti
 		k := v.Key
 		ms, err := l.Computer.Compute(ctx, v.Final)
 		if err != nil {
-			return fmt.Errorf("compute view %s %s %s-%s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), k.End.Format(time.RFC3339), err)
+			return 0, fmt.Errorf("compute view %s %s %s-%s: %w", k.Family, k.ModelID, k.Start.Format(time.RFC3339), k.End.Format(time.RFC3339), err)
 		}
 		for i := range ms {
 			ms[i].ComputedAt = now.UTC()
@@ -176,14 +185,14 @@ func (l *Level2) computeViews(ctx context.Context, keys []window.ViewKey, now ti
 		out = append(out, ViewMetrics{View: v, Metrics: ms})
 	}
 	if err := WriteViewMetrics(ctx, l.Store, out); err != nil {
-		return err
+		return 0, err
 	}
 	if l.OnViews != nil {
 		for _, v := range out {
 			l.OnViews(v.Metrics)
 		}
 	}
-	return nil
+	return len(out), nil
 }
 
 // Revoked needs nothing: level 2 keeps every partial it has read, and a new

@@ -19,6 +19,7 @@ import (
 	"github.com/driftline/driftline/services/store/storetest"
 	"github.com/driftline/driftline/services/stream"
 	"github.com/driftline/driftline/services/window"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -353,8 +354,9 @@ func TestLevel2ComputesQueuedViews(t *testing.T) {
 	defer prod.Close()
 	cfg := drifttest.Config(time.Minute)
 	cfg.Views = []window.View{{Span: 2 * time.Minute, Every: time.Minute}}
+	reg := prometheus.NewRegistry()
 	l2 := &aggregate.Level2{Engine: window.NewLevel2("shadow", cfg), Computer: shadow.Computer{}, Producer: prod, Store: st,
-		Topics: stream.NewTopics("")}
+		Topics: stream.NewTopics(""), Metrics: aggregate.NewMetrics(reg, "shadow")}
 	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	now := time.Now()
 	var off int64
@@ -387,4 +389,44 @@ func TestLevel2ComputesQueuedViews(t *testing.T) {
 	if n := views(); n != series {
 		t.Fatalf("%d views of two windows written, want %d (one per series)", n, series)
 	}
+	// Each series also has the view of 09:59–10:01, of one window.
+	for name, want := range map[string]float64{
+		`driftline_views_computed_total{family="shadow"}`:   2 * series,
+		`driftline_view_queue{family="shadow"}`:             0,
+		`driftline_windows_finished_total{family="shadow"}`: 2 * series,
+	} {
+		if got := metricValue(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// metricValue returns the value of one counter or gauge series, written
+// name{label="value"}.
+func metricValue(t *testing.T, reg *prometheus.Registry, series string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName() + "{"
+			for i, l := range m.GetLabel() {
+				if i > 0 {
+					name += ","
+				}
+				name += l.GetName() + `="` + l.GetValue() + `"`
+			}
+			if name+"}" != series {
+				continue
+			}
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no series %s", series)
+	return 0
 }

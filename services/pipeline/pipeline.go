@@ -135,7 +135,7 @@ func (c Config) newClient(d Deps, name string, extra ...kgo.Opt) (*kgo.Client, e
 
 // runLoop runs a consume loop for handler on a group client.
 func (c Config) runLoop(ctx context.Context, d Deps, name, group string, h stream.Handler, topics []string, extra ...kgo.Opt) error {
-	loop := &stream.Loop{Handler: h, Logger: d.Logger.With("loop", name)}
+	loop := &stream.Loop{Handler: h, Logger: d.Logger.With("loop", name), Metrics: stream.NewLoopMetrics(d.Registry, c.GroupPrefix+group)}
 	opts := append(loop.GroupOptions(c.GroupPrefix+group, topics...), extra...)
 	cl, err := c.newClient(d, name, opts...)
 	if err != nil {
@@ -153,7 +153,7 @@ func (c Config) runLoop(ctx context.Context, d Deps, name, group string, h strea
 // stream.Loop.Session). newHandler gets the session's client, through which
 // the handler must produce.
 func (c Config) runTxnLoop(ctx context.Context, d Deps, name, group string, newHandler func(*kgo.Client) stream.Handler, topics []string, extra ...kgo.Opt) error {
-	loop := &stream.Loop{Logger: d.Logger.With("loop", name)}
+	loop := &stream.Loop{Logger: d.Logger.With("loop", name), Metrics: stream.NewLoopMetrics(d.Registry, c.GroupPrefix+group)}
 	kc := c.Kafka
 	if kc.ClientID == "" {
 		kc.ClientID = "driftline-" + name

@@ -92,10 +92,11 @@ func runLevels[A aggregate.Accumulator](ctx context.Context, c Config, d Deps, n
 		return err
 	}
 	defer l2prod.Close()
+	metrics := aggregate.NewMetrics(d.Registry, family)
 	l1 := &aggregate.Level1[A]{Engine: window.NewLevel1(wcfg, newAcc), Router: router, Producer: l1prod, Topics: t, Family: family,
-		Source: t.Inferences(), SourcePartitions: source, PartialsPartitions: partials}
+		Source: t.Inferences(), SourcePartitions: source, PartialsPartitions: partials, Metrics: metrics}
 	l2 := &aggregate.Level2{Engine: window.NewLevel2(family, wcfg), Computer: comp, Producer: l2prod, Store: d.Store,
-		Topics: t, OnMetrics: d.OnMetrics}
+		Topics: t, OnMetrics: d.OnMetrics, Metrics: metrics}
 	return group(ctx,
 		func(ctx context.Context) error {
 			return c.runLoop(ctx, d, name+"-l1", name+"-l1", l1, topics, append(aggregate.ConsumerOptions(), extra...)...)

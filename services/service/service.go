@@ -46,6 +46,12 @@ func Main(name string, run func(context.Context, pipeline.Config, pipeline.Deps)
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return 2
 	}
+	if fs.NArg() > 0 {
+		// Go's flag parsing stops at the first argument that is not a flag:
+		// "-migrate true" leaves "true" and every flag after it unread.
+		fmt.Fprintf(os.Stderr, "%s: unexpected argument %q: the services take flags only (a bool flag is -name or -name=false)\n", name, fs.Arg(0))
+		return 2
+	}
 	logger, err := telemetry.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
@@ -71,7 +77,7 @@ func Main(name string, run func(context.Context, pipeline.Config, pipeline.Deps)
 			return 1
 		}
 	}
-	deps := pipeline.Deps{Store: st, Logger: logger, Registry: reg}
+	deps := pipeline.Deps{Store: store.Instrument(st, reg), Logger: logger, Registry: reg}
 	go func() {
 		if err := telemetry.Serve(ctx, cfg.Listen, reg, func() error { return nil }); err != nil {
 			logger.Error("telemetry server", "err", err)

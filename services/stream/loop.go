@@ -57,6 +57,8 @@ type Loop struct {
 	// the adapter can; the window levels, whose offsets trail their open
 	// windows, cannot (they rely on idempotent partials and dedup tokens).
 	Session *kgo.GroupTransactSession
+	// Metrics, if set, report the loop's reads, lag and handling time.
+	Metrics *LoopMetrics
 
 	mu     sync.Mutex
 	killed func() bool // a fault test killed the run (WithKill)
@@ -132,6 +134,7 @@ func (l *Loop) revoked(ctx context.Context, cl *kgo.Client, lost map[string][]in
 	for t, ps := range lost {
 		l.Handler.Revoked(t, ps)
 	}
+	l.Metrics.forget(lost)
 }
 
 // Run polls until ctx is cancelled. A handler error stops the loop: the
@@ -173,6 +176,8 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			return ferr
 		}
+		l.Metrics.polled(fs)
+		began := time.Now()
 		l.mu.Lock()
 		err := l.failed
 		switch {
@@ -195,6 +200,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		l.failed = err
 		l.mu.Unlock()
+		l.Metrics.handled(time.Since(began))
 		l.Client.AllowRebalance()
 		if err != nil {
 			if ctx.Err() != nil {

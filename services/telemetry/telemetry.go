@@ -136,3 +136,24 @@ func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("telemetry: unknown log format %q (want text or json)", format)
 }
+
+// Register registers c on reg and returns it, or returns the collector
+// already registered under the same description: every family's window
+// levels run in one process in the embedded stack and share their metric
+// vectors, told apart by a label. A nil reg registers nothing.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		// Two different metrics under one name is a bug in Driftline.
+		panic(fmt.Sprintf("telemetry: register: %v", err))
+	}
+	return c
+}

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/driftline/driftline/schemas"
@@ -201,16 +204,19 @@ func (l *Level2) Revoked(string, []int32) {}
 
 // WriteMetrics inserts metric rows with a token derived from their windows
 // (start and end: windows of another size that start together are other
-// rows) and revisions, so a retry after a failure is absorbed, then produces them
-// to the metrics topic keyed by model.
+// rows), revisions and values, so a retry after a failure is absorbed,
+// then produces them to the metrics topic keyed by model. The values are
+// in the token because a window computed again under the same revision
+// may have other values: the labeler's join, replayed after a restart,
+// reads the labels stored by then. Those rows must land, and
+// metrics_latest takes the newest computed_at among equal revisions.
 func WriteMetrics(ctx context.Context, st store.Store, pr *kgo.Client, t stream.Topics, ms []schemas.MetricWindow) error {
 	h := sha256.New()
 	rows := make([]store.Row, 0, len(ms))
 	rs := make([]*kgo.Record, 0, len(ms))
 	for i := range ms {
 		m := &ms[i]
-		fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%s|%s|%s|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
-			m.Family, m.WindowStart.UnixMilli(), m.WindowEnd.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision)
+		hashMetric(h, m)
 		rows = append(rows, MetricRow(m))
 		r, err := stream.Record(t.Metrics(), m.ModelID, m)
 		if err != nil {
@@ -223,6 +229,20 @@ func WriteMetrics(ctx context.Context, st store.Store, pr *kgo.Client, t stream.
 		return fmt.Errorf("insert %d metrics: %w", len(rows), err)
 	}
 	return stream.ProduceSync(ctx, pr, rs...)
+}
+
+// hashMetric writes what identifies a metric row's insert to h: its
+// window, series and name, revision and values.
+func hashMetric(h io.Writer, m *schemas.MetricWindow) {
+	opt := func(x *float64) string {
+		if x == nil {
+			return "-"
+		}
+		return strconv.FormatUint(math.Float64bits(*x), 16)
+	}
+	fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%s|%s|%s|%d|%x|%s|%s|%t|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
+		m.Family, m.WindowStart.UnixMilli(), m.WindowEnd.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision,
+		math.Float64bits(m.Value), opt(m.Threshold), opt(m.PValue), m.Detected, m.SampleCount)
 }
 
 // MetricRow is the metrics-table row of m.

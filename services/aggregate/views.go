@@ -284,15 +284,15 @@ type ViewMetrics struct {
 }
 
 // WriteViewMetrics inserts the metrics of views in one insert, with a
-// token derived from the views and their revisions.
+// token derived from the views, their revisions and values (see
+// WriteMetrics).
 func WriteViewMetrics(ctx context.Context, st store.Store, vs []ViewMetrics) error {
 	h := sha256.New()
 	var rows []store.Row
 	for _, v := range vs {
 		for i := range v.Metrics {
 			m := &v.Metrics[i]
-			fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%s|%s|%s|%d\n", m.ModelID, m.ModelVersion, m.Variant, m.Segment,
-				m.Family, m.WindowStart.UnixMilli(), m.WindowEnd.UnixMilli(), m.Feature, m.Metric, m.ReferenceID, m.Revision)
+			hashMetric(h, m)
 			row := MetricRow(m)
 			row["windows"] = uint32(v.View.Windows)
 			rows = append(rows, row)

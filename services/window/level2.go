@@ -354,8 +354,10 @@ func (l *Level2) Ready(now time.Time) []Final {
 			// Finished while an idle partition was excused, and passed by
 			// every partition now: computed again, under the next
 			// revision, from what the store holds by now. A restart of
-			// level 2 in between forgets this; its replay goes out under
-			// the first revision, whose insert token the store has seen.
+			// level 2 in between forgets this, and its replay goes out
+			// under the first revision again; computed from what the
+			// store holds by then, its metrics carry other values, and
+			// so another insert token (aggregate.WriteMetrics).
 			m.provisional = false
 			m.recomputed++
 		case m.done && l.passed(m.pp, k.End.Add(l.lateness+l.retain), now):

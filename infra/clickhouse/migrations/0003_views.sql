@@ -62,7 +62,7 @@ SETTINGS non_replicated_deduplication_window = 10000;
 CREATE VIEW IF NOT EXISTS metric_views_latest AS
 SELECT *
 FROM metric_views
-ORDER BY revision DESC
+ORDER BY revision DESC, computed_at DESC
 LIMIT 1 BY model_id, family, metric, feature, segment, window_start, window_end, model_version, variant;
 
 CREATE TABLE IF NOT EXISTS reference_profiles

@@ -3,6 +3,7 @@ package normalize
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,7 +31,31 @@ func benchEvent(i, n int) []byte {
 	return b.Bytes()
 }
 
+// benchRecords is 64 canonical 20-feature events, told apart by their
+// request ids and values.
+func benchRecords() [][]byte {
+	var recs [][]byte
+	for i := range 64 {
+		recs = append(recs, benchEvent(i, 20))
+	}
+	return recs
+}
+
 func benchDecode(b *testing.B, src *Source, records [][]byte, contentType string, perRecord int) {
+	b.Helper()
+	benchLoop(b, records, perRecord, func(rec []byte) error {
+		evs, err := src.Decode(rec, contentType)
+		if err == nil && len(evs) == 0 {
+			err = errors.New("no events")
+		}
+		return err
+	})
+}
+
+// benchLoop reads the records in turn with read, reporting bytes and
+// allocations per record and records (of perRecord events) per
+// CPU-second.
+func benchLoop(b *testing.B, records [][]byte, perRecord int, read func(rec []byte) error) {
 	b.Helper()
 	var bytes int64
 	for _, r := range records {
@@ -38,14 +63,11 @@ func benchDecode(b *testing.B, src *Source, records [][]byte, contentType string
 	}
 	b.SetBytes(bytes / int64(len(records)))
 	b.ReportAllocs()
-	i := 0
 	cpu0 := cpuTime()
-	for b.Loop() {
-		evs, err := src.Decode(records[i%len(records)], contentType)
-		if err != nil || len(evs) == 0 {
+	for i := 0; b.Loop(); i++ {
+		if err := read(records[i%len(records)]); err != nil {
 			b.Fatalf("record %d: %v", i, err)
 		}
-		i++
 	}
 	reportPerCore(b, cpu0, perRecord)
 }
@@ -78,33 +100,21 @@ func reportPerCore(b *testing.B, cpu0 time.Duration, perRecord int) {
 // BenchmarkJSON is the adapter's main path: a canonical JSON inference
 // with 20 features, no mapping file.
 func BenchmarkJSON(b *testing.B) {
-	src := decoder{Source: "app"}.src()
-	var recs [][]byte
-	for i := range 64 {
-		recs = append(recs, benchEvent(i, 20))
-	}
-	benchDecode(b, src, recs, "", 1)
+	benchDecode(b, decoder{Source: "app"}.src(), benchRecords(), "", 1)
 }
 
 // BenchmarkJSONInto is BenchmarkJSON as the adapter decodes: into a
 // Scratch, whose events and maps each record reuses.
 func BenchmarkJSONInto(b *testing.B) {
 	src := decoder{Source: "app"}.src()
-	var recs [][]byte
-	for i := range 64 {
-		recs = append(recs, benchEvent(i, 20))
-	}
-	b.SetBytes(int64(len(recs[0])))
-	b.ReportAllocs()
 	var sc Scratch
-	cpu0 := cpuTime()
-	for i := 0; b.Loop(); i++ {
-		evs, err := src.DecodeInto(recs[i%len(recs)], "", &sc)
-		if err != nil || len(evs) == 0 {
-			b.Fatalf("record %d: %v", i, err)
+	benchLoop(b, benchRecords(), 1, func(rec []byte) error {
+		evs, err := src.DecodeInto(rec, "", &sc)
+		if err == nil && len(evs) == 0 {
+			err = errors.New("no events")
 		}
-	}
-	reportPerCore(b, cpu0, 1)
+		return err
+	})
 }
 
 // BenchmarkJSONMapped reads the nested legacy sample through its mapping.
@@ -158,43 +168,20 @@ func BenchmarkXML(b *testing.B) {
 // into map[string]any, without any mapping: the reference the fast path is
 // measured against on a busy machine.
 func BenchmarkJSONStdlibBaseline(b *testing.B) {
-	var recs [][]byte
-	for i := range 64 {
-		recs = append(recs, benchEvent(i, 20))
-	}
-	b.SetBytes(int64(len(recs[0])))
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	i := 0
-	for b.Loop() {
-		dec := json.NewDecoder(bytes.NewReader(recs[i%len(recs)]))
+	benchLoop(b, benchRecords(), 1, func(rec []byte) error {
+		dec := json.NewDecoder(bytes.NewReader(rec))
 		dec.UseNumber()
 		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	reportPerCore(b, cpu0, 1)
+		return dec.Decode(&m)
+	})
 }
 
 // BenchmarkJSONDocuments is the canonical record through the Document path
 // (what every non-JSON format takes), for comparison with BenchmarkJSON.
 func BenchmarkJSONDocuments(b *testing.B) {
 	src := decoder{Source: "app"}.src()
-	var recs [][]byte
-	for i := range 64 {
-		recs = append(recs, benchEvent(i, 20))
-	}
-	b.SetBytes(int64(len(recs[0])))
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	i := 0
-	for b.Loop() {
-		if _, err := src.decodeDocuments(FormatJSON, recs[i%len(recs)], "", nil); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	reportPerCore(b, cpu0, 1)
+	benchLoop(b, benchRecords(), 1, func(rec []byte) error {
+		_, err := src.decodeDocuments(FormatJSON, rec, "", nil)
+		return err
+	})
 }

@@ -13,51 +13,7 @@ import (
 type jsonFormat struct{ limits Limits }
 
 func (f jsonFormat) Documents(value []byte) ([]Document, error) {
-	p := jsonParser{b: value, maxDepth: f.limits.depth()}
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == '[' {
-		p.i++
-		var docs []Document
-		p.skipSpace()
-		if p.i < len(p.b) && p.b[p.i] == ']' {
-			p.i++
-		} else {
-			for {
-				if len(docs) >= f.limits.documents() {
-					return nil, fail(ClassTooLarge, "more than %d documents in one record", f.limits.documents())
-				}
-				d, err := p.object(1)
-				if err != nil {
-					return nil, err
-				}
-				docs = append(docs, d)
-				p.skipSpace()
-				if p.i < len(p.b) && p.b[p.i] == ',' {
-					p.i++
-					continue
-				}
-				if err := p.expect(']'); err != nil {
-					return nil, err
-				}
-				break
-			}
-		}
-		if err := p.end(); err != nil {
-			return nil, err
-		}
-		if len(docs) == 0 {
-			return nil, fail(ClassMalformed, "empty JSON array: no documents")
-		}
-		return docs, nil
-	}
-	d, err := p.object(0)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.end(); err != nil {
-		return nil, err
-	}
-	return []Document{d}, nil
+	return jsonDocuments(value, false, f.limits)
 }
 
 // jsonLinesFormat reads a record holding JSON objects one per line (JSON
@@ -65,37 +21,108 @@ func (f jsonFormat) Documents(value []byte) ([]Document, error) {
 type jsonLinesFormat struct{ limits Limits }
 
 func (f jsonLinesFormat) Documents(value []byte) ([]Document, error) {
+	return jsonDocuments(value, true, f.limits)
+}
+
+func jsonDocuments(value []byte, lines bool, limits Limits) ([]Document, error) {
 	var docs []Document
-	line := 0
-	for len(value) > 0 {
-		line++
-		var l []byte
-		if i := indexByte(value, '\n'); i >= 0 {
-			l, value = value[:i], value[i+1:]
-		} else {
-			l, value = value, nil
-		}
-		p := jsonParser{b: l, maxDepth: f.limits.depth()}
-		p.skipSpace()
-		if p.i == len(l) {
-			continue
-		}
-		if len(docs) >= f.limits.documents() {
-			return nil, fail(ClassTooLarge, "more than %d documents in one record", f.limits.documents())
-		}
-		d, err := p.object(0)
-		if err == nil {
-			err = p.end()
-		}
+	p := jsonParser{b: value, maxDepth: limits.depth()}
+	err := p.objects(lines, limits.documents(), func(depth int) error {
+		d, err := p.object(depth)
 		if err != nil {
-			return nil, fail(ClassOf(err), "line %d: %v", line, unwrapFailure(err))
+			return err
 		}
 		docs = append(docs, d)
-	}
-	if len(docs) == 0 {
-		return nil, fail(ClassMalformed, "no JSON object in the record")
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return docs, nil
+}
+
+// objects walks the record in p.b, a json record (one object, or an array
+// of objects) or, with lines, a jsonl one, calling doc with the depth of
+// each top-level object (1 inside an array) and p at it; doc reads the
+// object and leaves p after it. Both JSON paths, the Documents and the
+// plan, walk records with it, so they agree on the limits, on what counts
+// as empty and on the words of their failures.
+func (p *jsonParser) objects(lines bool, maxDocs int, doc func(depth int) error) error {
+	n := 0
+	another := func() error { // counts a document against the limit
+		if n >= maxDocs {
+			return fail(ClassTooLarge, "more than %d documents in one record", maxDocs)
+		}
+		n++
+		return nil
+	}
+	if lines {
+		line := 0
+		for rest := p.b; len(rest) > 0; {
+			line++
+			if i := indexByte(rest, '\n'); i >= 0 {
+				p.b, rest = rest[:i], rest[i+1:]
+			} else {
+				p.b, rest = rest, nil
+			}
+			p.i = 0
+			p.skipSpace()
+			if p.i == len(p.b) {
+				continue
+			}
+			if err := another(); err != nil {
+				return err
+			}
+			err := doc(0)
+			if err == nil {
+				err = p.end()
+			}
+			if err != nil {
+				return fail(ClassOf(err), "line %d: %v", line, unwrapFailure(err))
+			}
+		}
+		if n == 0 {
+			return fail(ClassMalformed, "no JSON object in the record")
+		}
+		return nil
+	}
+	p.skipSpace()
+	if p.i >= len(p.b) || p.b[p.i] != '[' {
+		if err := doc(0); err != nil {
+			return err
+		}
+		return p.end()
+	}
+	p.i++
+	p.skipSpace()
+	if p.at(']') {
+		p.i++
+	} else {
+		for {
+			if err := another(); err != nil {
+				return err
+			}
+			if err := doc(1); err != nil {
+				return err
+			}
+			p.skipSpace()
+			if p.at(',') {
+				p.i++
+				continue
+			}
+			if err := p.expect(']'); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fail(ClassMalformed, "empty JSON array: no documents")
+	}
+	return nil
 }
 
 func indexByte(b []byte, c byte) int {
@@ -191,7 +218,7 @@ func (p *jsonParser) objectBody(depth int) (Document, error) {
 	}
 	for {
 		p.skipSpace()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
+		if !p.atString() {
 			return nil, p.errorf("want a string key")
 		}
 		k, err := p.str()
@@ -206,18 +233,14 @@ func (p *jsonParser) objectBody(depth int) (Document, error) {
 			return nil, err
 		}
 		d[k] = v
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return nil, p.errorf("unexpected end in an object")
+		if p.at(',') { // the common case, without a call
+			p.i++
+			continue
 		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
+		if done, err := p.next('}', "an object"); err != nil {
+			return nil, err
+		} else if done {
 			return d, nil
-		default:
-			return nil, p.errorf("unexpected %q in an object", p.b[p.i])
 		}
 	}
 }
@@ -256,14 +279,12 @@ func (p *jsonParser) literal(lit string) error {
 }
 
 func (p *jsonParser) array(depth int) ([]any, error) {
-	if depth >= p.maxDepth {
-		return nil, fail(ClassTooLarge, "JSON nested deeper than %d levels", p.maxDepth)
+	empty, err := p.open(depth, ']')
+	if err != nil {
+		return nil, err
 	}
-	p.i++ // '['
 	a := []any{}
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
+	if empty {
 		return a, nil
 	}
 	for {
@@ -272,20 +293,60 @@ func (p *jsonParser) array(depth int) ([]any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return nil, p.errorf("unexpected end in an array")
+		if p.at(',') { // the common case, without a call
+			p.i++
+			continue
 		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
+		if done, err := p.next(']', "an array"); err != nil {
+			return nil, err
+		} else if done {
 			return a, nil
-		default:
-			return nil, p.errorf("unexpected %q in an array", p.b[p.i])
 		}
 	}
+}
+
+// open enters the container at p, an object or an array by its closing
+// byte end, at depth; empty says it closed at once.
+func (p *jsonParser) open(depth int, end byte) (empty bool, err error) {
+	if depth >= p.maxDepth {
+		return false, fail(ClassTooLarge, "JSON nested deeper than %d levels", p.maxDepth)
+	}
+	p.i++ // '{' or '['
+	p.skipSpace()
+	if p.at(end) {
+		p.i++
+		return true, nil
+	}
+	return false, nil
+}
+
+// next moves past the comma or the closing byte end after a member of a
+// container (in names it for the errors); done says the container closed.
+func (p *jsonParser) next(end byte, in string) (done bool, err error) {
+	p.skipSpace()
+	if p.i >= len(p.b) {
+		return false, p.errorf("unexpected end in %s", in)
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return false, nil
+	case end:
+		p.i++
+		return true, nil
+	}
+	return false, p.errorf("unexpected %q in %s", p.b[p.i], in)
+}
+
+// at says whether the byte at p is c.
+func (p *jsonParser) at(c byte) bool { return p.i < len(p.b) && p.b[p.i] == c }
+
+// atString says whether a string starts at p.
+func (p *jsonParser) atString() bool { return p.at('"') }
+
+// atNumber says whether a number starts at p.
+func (p *jsonParser) atNumber() bool {
+	return p.i < len(p.b) && (p.b[p.i] == '-' || (p.b[p.i] >= '0' && p.b[p.i] <= '9'))
 }
 
 // number reads a number with JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -311,12 +372,12 @@ func (p *jsonParser) numberBytes() ([]byte, error) {
 		}
 		return n
 	}
-	if p.i < len(p.b) && p.b[p.i] == '0' {
+	if p.at('0') {
 		p.i++
 	} else if digits() == 0 {
 		return nil, p.errorf("invalid number")
 	}
-	if p.i < len(p.b) && p.b[p.i] == '.' {
+	if p.at('.') {
 		p.i++
 		if digits() == 0 {
 			return nil, p.errorf("invalid number: no digits after the point")

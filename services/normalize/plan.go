@@ -259,50 +259,30 @@ func (s *slots) assign(p *plan, u planUse, v any) {
 // readObject reads the object at p (after '{' was seen, not consumed) into
 // s, for node n, at depth.
 func (pl *plan) readObject(p *jsonParser, n *planNode, s *slots, depth int) error {
-	if depth >= p.maxDepth {
-		return fail(ClassTooLarge, "JSON nested deeper than %d levels", p.maxDepth)
-	}
-	p.i++ // '{'
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
-		return nil
+	if empty, err := p.open(depth, '}'); empty || err != nil {
+		return err
 	}
 	for {
-		p.skipSpace()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return p.errorf("want a string key")
-		}
-		key, _, err := p.rawString() // unescaped if it had escapes
+		key, _, err := p.key() // unescaped if it had escapes
 		if err != nil {
 			return err
 		}
-		c := n.children[string(key)] // no allocation: a map index
-		if err := p.expect(':'); err != nil {
+		// n.children[string(key)] is a map index: no allocation.
+		if err := pl.readValue(p, n.children[string(key)], s, depth+1); err != nil {
 			return err
 		}
-		p.skipSpace()
-		if err := pl.readValue(p, c, s, depth+1); err != nil {
+		if p.at(',') { // the common case, without a call
+			p.i++
+			continue
+		}
+		if done, err := p.next('}', "an object"); done || err != nil {
 			return err
-		}
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return p.errorf("unexpected end in an object")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return nil
-		default:
-			return p.errorf("unexpected %q in an object", p.b[p.i])
 		}
 	}
 }
 
 func (pl *plan) readValue(p *jsonParser, c *planNode, s *slots, depth int) error {
-	isObj := p.i < len(p.b) && p.b[p.i] == '{'
+	isObj := p.at('{')
 	switch {
 	case c == nil:
 		return p.skip(depth)
@@ -312,31 +292,19 @@ func (pl *plan) readValue(p *jsonParser, c *planNode, s *slots, depth int) error
 		return pl.readMembers(p, c, s, depth)
 	case isObj && c.predOnly:
 		return pl.readPrediction(p, s, depth)
-	case c.numeric && p.i < len(p.b) && (p.b[p.i] == '-' || (p.b[p.i] >= '0' && p.b[p.i] <= '9')):
-		num, err := p.numberBytes()
+	case c.numeric && p.atNumber():
+		v, err := p.numberValue()
 		if err != nil {
 			return err
-		}
-		var v any
-		if f, err := parseNumber(num); err == nil {
-			v = f
-		} else {
-			v = json.Number(num) // out of range: the mapping says so
 		}
 		for _, u := range c.uses {
 			s.assign(pl, u, v)
 		}
 		return nil
-	case c.intern && p.i < len(p.b) && p.b[p.i] == '"':
-		b, escaped, err := p.rawString()
+	case c.intern && p.atString():
+		v, err := pl.internedString(p)
 		if err != nil {
 			return err
-		}
-		var v any
-		if escaped || !utf8.Valid(b) {
-			v = string(toValidUTF8(b))
-		} else {
-			v = pl.names.get(b)
 		}
 		for _, u := range c.uses {
 			s.assign(pl, u, v)
@@ -362,8 +330,9 @@ func (pl *plan) readValue(p *jsonParser, c *planNode, s *slots, depth int) error
 // readMembers streams the members of the object at p into the From lists
 // of the groups ending at c: the features path, allocation-light.
 func (pl *plan) readMembers(p *jsonParser, c *planNode, s *slots, depth int) error {
-	if depth >= p.maxDepth {
-		return fail(ClassTooLarge, "JSON nested deeper than %d levels", p.maxDepth)
+	empty, err := p.open(depth, '}')
+	if err != nil {
+		return err
 	}
 	var gs []*groupSlot
 	for _, u := range c.uses {
@@ -372,19 +341,12 @@ func (pl *plan) readMembers(p *jsonParser, c *planNode, s *slots, depth int) err
 		g.present = true
 		gs = append(gs, g)
 	}
-	cache := &s.keys[c.uses[0].idx]
-	p.i++ // '{'
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if empty {
 		return nil
 	}
+	cache := &s.keys[c.uses[0].idx]
 	for n := 0; ; n++ {
-		p.skipSpace()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return p.errorf("want a string key")
-		}
-		kb, escaped, err := p.rawString()
+		kb, escaped, err := p.key()
 		if err != nil {
 			return err
 		}
@@ -404,51 +366,27 @@ func (pl *plan) readMembers(p *jsonParser, c *planNode, s *slots, depth int) err
 				*cache = append(*cache, k)
 			}
 		}
-		if err := p.expect(':'); err != nil {
-			return err
-		}
-		p.skipSpace()
 		var v any
-		if p.i < len(p.b) && p.b[p.i] == '"' {
-			sb, escaped, err := p.rawString()
-			if err != nil {
-				return err
-			}
-			if escaped || !utf8.Valid(sb) {
-				v = string(toValidUTF8(sb))
-			} else {
-				v = pl.names.get(sb)
-			}
-		} else if p.i < len(p.b) && (p.b[p.i] == '-' || (p.b[p.i] >= '0' && p.b[p.i] <= '9')) {
-			num, err := p.numberBytes()
-			if err != nil {
-				return err
-			}
-			// A float64 now saves the json.Number's allocation; one out
-			// of range stays a json.Number, for the mapping's message.
-			if f, err := parseNumber(num); err == nil {
-				v = f
-			} else {
-				v = json.Number(num)
-			}
-		} else if v, err = p.value(depth + 1); err != nil {
+		switch {
+		case p.atString():
+			v, err = pl.internedString(p)
+		case p.atNumber():
+			v, err = p.numberValue()
+		default:
+			v, err = p.value(depth + 1)
+		}
+		if err != nil {
 			return err
 		}
 		for _, g := range gs {
 			g.add(k, v)
 		}
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return p.errorf("unexpected end in an object")
+		if p.at(',') { // the common case, without a call
+			p.i++
+			continue
 		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return nil
-		default:
-			return p.errorf("unexpected %q in an object", p.b[p.i])
+		if done, err := p.next('}', "an object"); done || err != nil {
+			return err
 		}
 	}
 }
@@ -475,6 +413,54 @@ func (p *jsonParser) rawString() ([]byte, bool, error) {
 	return nil, false, p.errorf("unterminated string")
 }
 
+// key reads an object member's name, the colon after it and the space
+// before the value; escaped says the name held escapes (it is returned
+// unescaped).
+func (p *jsonParser) key() ([]byte, bool, error) {
+	p.skipSpace()
+	if !p.atString() {
+		return nil, false, p.errorf("want a string key")
+	}
+	k, escaped, err := p.rawString()
+	if err != nil {
+		return nil, false, err
+	}
+	if p.at(':') { // the common case, without a call
+		p.i++
+	} else if err := p.expect(':'); err != nil {
+		return nil, false, err
+	}
+	p.skipSpace()
+	return k, escaped, nil
+}
+
+// numberValue reads a number as a float64, which saves the json.Number's
+// allocation; one out of float64's range stays a json.Number, for the
+// mapping's message.
+func (p *jsonParser) numberValue() (any, error) {
+	num, err := p.numberBytes()
+	if err != nil {
+		return nil, err
+	}
+	if f, err := parseNumber(num); err == nil {
+		return f, nil
+	}
+	return json.Number(num), nil
+}
+
+// internedString reads a string whose values repeat (model ids, classes,
+// categorical features) through the plan's interner.
+func (pl *plan) internedString(p *jsonParser) (any, error) {
+	b, escaped, err := p.rawString()
+	if err != nil {
+		return nil, err
+	}
+	if escaped || !utf8.Valid(b) {
+		return string(toValidUTF8(b)), nil
+	}
+	return pl.names.get(b), nil
+}
+
 // skip validates the value at p and moves past it without allocating.
 func (p *jsonParser) skip(depth int) error {
 	p.skipSpace()
@@ -483,54 +469,31 @@ func (p *jsonParser) skip(depth int) error {
 	}
 	switch c := p.b[p.i]; {
 	case c == '{', c == '[':
-		if depth >= p.maxDepth {
-			return fail(ClassTooLarge, "JSON nested deeper than %d levels", p.maxDepth)
-		}
 		end := byte('}')
 		if c == '[' {
 			end = ']'
 		}
-		p.i++
-		p.skipSpace()
-		if p.i < len(p.b) && p.b[p.i] == end {
-			p.i++
-			return nil
+		if empty, err := p.open(depth, end); empty || err != nil {
+			return err
 		}
 		for {
 			if c == '{' {
-				p.skipSpace()
-				if p.i >= len(p.b) || p.b[p.i] != '"' {
-					return p.errorf("want a string key")
-				}
-				if _, _, err := p.rawString(); err != nil {
-					return err
-				}
-				if err := p.expect(':'); err != nil {
+				if _, _, err := p.key(); err != nil {
 					return err
 				}
 			}
 			if err := p.skip(depth + 1); err != nil {
 				return err
 			}
-			p.skipSpace()
-			if p.i >= len(p.b) {
-				return p.errorf("unexpected end in a container")
-			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-			case end:
-				p.i++
-				return nil
-			default:
-				return p.errorf("unexpected %q in a container", p.b[p.i])
+			if done, err := p.next(end, "a container"); done || err != nil {
+				return err
 			}
 		}
 	case c == '"':
 		_, _, err := p.rawString()
 		return err
 	case c == '-' || (c >= '0' && c <= '9'):
-		_, err := p.number()
+		_, err := p.numberBytes()
 		return err
 	case c == 't':
 		return p.literal("true")
@@ -569,7 +532,7 @@ func (pl *plan) object(p *jsonParser, m *mapping, source string, schemaVersion i
 // skipObject checks the object at p without mapping it.
 func skipObject(p *jsonParser, depth int) error {
 	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == '{' {
+	if p.at('{') {
 		return p.skip(depth)
 	}
 	_, err := p.object(depth)
@@ -581,7 +544,6 @@ func skipObject(p *jsonParser, depth int) error {
 // the first document's mapping failure.
 func (s *Source) decodeJSON(value []byte, lines bool, sc *Scratch) ([]Event, error) {
 	pl, m := s.plan, s.mapping
-	maxDocs := s.Limits.documents()
 	var events []Event
 	if sc != nil {
 		events = sc.begin()
@@ -590,11 +552,13 @@ func (s *Source) decodeJSON(value []byte, lines bool, sc *Scratch) ([]Event, err
 	var mapErr *Failure
 	mapDoc := 0
 	n := 0
-	doc := func(p *jsonParser, depth int) error {
+	p := jsonParser{b: value, maxDepth: s.Limits.depth()}
+	err := p.objects(lines, s.Limits.documents(), func(depth int) error {
+		n++
 		if mapErr != nil {
-			return skipObject(p, depth)
+			return skipObject(&p, depth)
 		}
-		ev, perr, merr := pl.object(p, m, s.Name, s.SchemaVersion, depth, sc)
+		ev, perr, merr := pl.object(&p, m, s.Name, s.SchemaVersion, depth, sc)
 		if perr != nil {
 			return perr
 		}
@@ -605,80 +569,9 @@ func (s *Source) decodeJSON(value []byte, lines bool, sc *Scratch) ([]Event, err
 		}
 		events = append(events, ev)
 		return nil
-	}
-	if lines {
-		line := 0
-		for rest := value; len(rest) > 0; {
-			line++
-			var l []byte
-			if i := indexByte(rest, '\n'); i >= 0 {
-				l, rest = rest[:i], rest[i+1:]
-			} else {
-				l, rest = rest, nil
-			}
-			p := jsonParser{b: l, maxDepth: s.Limits.depth()}
-			p.skipSpace()
-			if p.i == len(l) {
-				continue
-			}
-			if n >= maxDocs {
-				return nil, fail(ClassTooLarge, "more than %d documents in one record", maxDocs)
-			}
-			n++
-			err := doc(&p, 0)
-			if err == nil {
-				err = p.end()
-			}
-			if err != nil {
-				return nil, fail(ClassOf(err), "line %d: %v", line, unwrapFailure(err))
-			}
-		}
-		if n == 0 {
-			return nil, fail(ClassMalformed, "no JSON object in the record")
-		}
-	} else {
-		p := jsonParser{b: value, maxDepth: s.Limits.depth()}
-		p.skipSpace()
-		if p.i < len(p.b) && p.b[p.i] == '[' {
-			p.i++
-			p.skipSpace()
-			if p.i < len(p.b) && p.b[p.i] == ']' {
-				p.i++
-			} else {
-				for {
-					if n >= maxDocs {
-						return nil, fail(ClassTooLarge, "more than %d documents in one record", maxDocs)
-					}
-					n++
-					if err := doc(&p, 1); err != nil {
-						return nil, err
-					}
-					p.skipSpace()
-					if p.i < len(p.b) && p.b[p.i] == ',' {
-						p.i++
-						continue
-					}
-					if err := p.expect(']'); err != nil {
-						return nil, err
-					}
-					break
-				}
-			}
-			if err := p.end(); err != nil {
-				return nil, err
-			}
-			if n == 0 {
-				return nil, fail(ClassMalformed, "empty JSON array: no documents")
-			}
-		} else {
-			n++
-			if err := doc(&p, 0); err != nil {
-				return nil, err
-			}
-			if err := p.end(); err != nil {
-				return nil, err
-			}
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if mapErr != nil {
 		if n == 1 {
@@ -692,60 +585,40 @@ func (s *Source) decodeJSON(value []byte, lines bool, sc *Scratch) ([]Event, err
 // readPrediction reads the canonical prediction object at p into s.po,
 // keeping only the members the mapping reads.
 func (pl *plan) readPrediction(p *jsonParser, s *slots, depth int) error {
-	if depth >= p.maxDepth {
-		return fail(ClassTooLarge, "JSON nested deeper than %d levels", p.maxDepth)
+	empty, err := p.open(depth, '}')
+	if err != nil {
+		return err
 	}
 	s.po = predObject{}
 	s.pred, s.hasPred = &s.po, true
-	p.i++ // '{'
-	p.skipSpace()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if empty {
 		return nil
 	}
 	for {
-		p.skipSpace()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return p.errorf("want a string key")
-		}
-		key, _, err := p.rawString()
+		key, _, err := p.key()
 		if err != nil {
 			return err
 		}
-		if err := p.expect(':'); err != nil {
-			return err
-		}
-		p.skipSpace()
 		po := &s.po
 		switch string(key) {
 		case "class":
-			if p.i < len(p.b) && p.b[p.i] == '"' {
-				b, escaped, err := p.rawString()
-				if err != nil {
-					return err
-				}
-				if escaped || !utf8.Valid(b) {
-					po.class = string(toValidUTF8(b))
-				} else {
-					po.class = pl.names.get(b)
-				}
-			} else if po.class, err = p.value(depth + 1); err != nil {
+			if p.atString() {
+				po.class, err = pl.internedString(p)
+			} else {
+				po.class, err = p.value(depth + 1)
+			}
+			if err != nil {
 				return err
 			}
 			po.hasClass = true
 		case "score", "value":
 			var v any
-			if p.i < len(p.b) && (p.b[p.i] == '-' || (p.b[p.i] >= '0' && p.b[p.i] <= '9')) {
-				num, err := p.numberBytes()
-				if err != nil {
-					return err
-				}
-				if f, err := parseNumber(num); err == nil {
-					v = f
-				} else {
-					v = json.Number(num)
-				}
-			} else if v, err = p.value(depth + 1); err != nil {
+			if p.atNumber() {
+				v, err = p.numberValue()
+			} else {
+				v, err = p.value(depth + 1)
+			}
+			if err != nil {
 				return err
 			}
 			if string(key) == "score" {
@@ -763,18 +636,8 @@ func (pl *plan) readPrediction(p *jsonParser, s *slots, depth int) error {
 				return err
 			}
 		}
-		p.skipSpace()
-		if p.i >= len(p.b) {
-			return p.errorf("unexpected end in an object")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return nil
-		default:
-			return p.errorf("unexpected %q in an object", p.b[p.i])
+		if done, err := p.next('}', "an object"); done || err != nil {
+			return err
 		}
 	}
 }

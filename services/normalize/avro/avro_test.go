@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/driftline/driftline/services/normalize"
+	"github.com/driftline/driftline/services/normalize/normalizetest"
 )
 
 // samples are the committed records of both producer versions in both
@@ -20,10 +21,10 @@ import (
 func samples(t *testing.T) map[string][]byte {
 	v1, v2 := readSchema(t, v1File), readSchema(t, v2File)
 	return map[string][]byte{
-		"v1_soe":       sample(t, "v1_soe.bin", func() []byte { return soe(t, v1, body(t, v1, v1Native(6))) }),
-		"v2_soe":       sample(t, "v2_soe.bin", func() []byte { return soe(t, v2, body(t, v2, v2Native(6))) }),
-		"v1_confluent": sample(t, "v1_confluent.bin", func() []byte { return confluent(v1ID, body(t, v1, v1Native(6))) }),
-		"v2_confluent": sample(t, "v2_confluent.bin", func() []byte { return confluent(v2ID, body(t, v2, v2Native(6))) }),
+		"v1_soe":       normalizetest.Sample(t, "v1_soe.bin", func() []byte { return soe(t, v1, body(t, v1, v1Native(6))) }),
+		"v2_soe":       normalizetest.Sample(t, "v2_soe.bin", func() []byte { return soe(t, v2, body(t, v2, v2Native(6))) }),
+		"v1_confluent": normalizetest.Sample(t, "v1_confluent.bin", func() []byte { return confluent(v1ID, body(t, v1, v1Native(6))) }),
+		"v2_confluent": normalizetest.Sample(t, "v2_confluent.bin", func() []byte { return confluent(v2ID, body(t, v2, v2Native(6))) }),
 	}
 }
 
@@ -49,21 +50,6 @@ func mustNew(t testing.TB, cfg Config) *Format {
 	return f.(*Format)
 }
 
-func decodeOne(t *testing.T, f normalize.Format, value []byte) normalize.Document {
-	t.Helper()
-	docs, err := f.Documents(value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(docs) != 1 {
-		t.Fatalf("got %d documents, want 1", len(docs))
-	}
-	if err := documentTypes(docs[0]); err != nil {
-		t.Fatal(err)
-	}
-	return docs[0]
-}
-
 func TestDocumentsGolden(t *testing.T) {
 	reg := startRegistry(t)
 	f := mustNew(t, Config{
@@ -73,12 +59,12 @@ func TestDocumentsGolden(t *testing.T) {
 	s := samples(t)
 	for _, version := range []string{"v1", "v2"} {
 		t.Run(version, func(t *testing.T) {
-			fromSOE := render(decodeOne(t, f, s[version+"_soe"]))
-			fromRegistry := render(decodeOne(t, f, s[version+"_confluent"]))
+			fromSOE := normalizetest.Render(normalizetest.DecodeOne(t, f, s[version+"_soe"]))
+			fromRegistry := normalizetest.Render(normalizetest.DecodeOne(t, f, s[version+"_confluent"]))
 			if fromSOE != fromRegistry {
 				t.Errorf("the framings decode differently:\n%s\n%s", fromSOE, fromRegistry)
 			}
-			golden(t, version+".golden", fromSOE)
+			normalizetest.Golden(t, version+".golden", fromSOE)
 		})
 	}
 }
@@ -90,8 +76,8 @@ func TestDocumentsGolden(t *testing.T) {
 func TestEvolution(t *testing.T) {
 	f := mustNew(t, Config{SchemaFiles: []string{v1File, v2File}})
 	s := samples(t)
-	v1 := decodeOne(t, f, s["v1_soe"])
-	v2 := decodeOne(t, f, s["v2_soe"])
+	v1 := normalizetest.DecodeOne(t, f, s["v1_soe"])
+	v2 := normalizetest.DecodeOne(t, f, s["v2_soe"])
 
 	for _, c := range []struct {
 		doc     normalize.Document
@@ -150,7 +136,7 @@ func TestDecimalString(t *testing.T) {
 		{big.NewRat(15, 10), "1.5"},
 	} {
 		rec := soe(t, schema, body(t, schema, map[string]any{"amount": c.rat, "t": 90*time.Minute + 250*time.Millisecond}))
-		doc := decodeOne(t, f, rec)
+		doc := normalizetest.DecodeOne(t, f, rec)
 		if doc["amount"] != c.want {
 			t.Errorf("decimal %v: got %#v, want %q", c.rat, doc["amount"], c.want)
 		}
@@ -196,27 +182,17 @@ func TestFailures(t *testing.T) {
 		{"too deep", soe(t, recursive, body(t, recursive, nested.(map[string]any))), normalize.ClassTooLarge},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			docs, err := f.Documents(c.value)
-			var fail *normalize.Failure
-			if !errors.As(err, &fail) {
-				t.Fatalf("got %v, %v; want a *normalize.Failure", docs, err)
-			}
-			if fail.Class != c.class {
-				t.Errorf("class %q (%v), want %q", fail.Class, err, c.class)
-			}
-			if docs != nil {
-				t.Errorf("documents %v returned with a failure", docs)
-			}
+			normalizetest.Fails(t, f, c.value, c.class)
 		})
 	}
 
 	// Within the limits, the same shapes decode.
 	shallow := map[string]any{"v": int64(1), "next": goavroUnion(map[string]any{"v": int64(2), "next": nil})}
-	doc := decodeOne(t, f, soe(t, recursive, body(t, recursive, shallow)))
+	doc := normalizetest.DecodeOne(t, f, soe(t, recursive, body(t, recursive, shallow)))
 	if next, _ := doc["next"].(normalize.Document); next == nil || next["v"] != int64(2) {
 		t.Errorf("recursive record: got %#v", doc)
 	}
-	doc = decodeOne(t, f, soe(t, list, body(t, list, map[string]any{"xs": many[:50]})))
+	doc = normalizetest.DecodeOne(t, f, soe(t, list, body(t, list, map[string]any{"xs": many[:50]})))
 	if xs, _ := doc["xs"].([]any); len(xs) != 50 || xs[49] != int64(49) {
 		t.Errorf("array: got %#v", doc["xs"])
 	}

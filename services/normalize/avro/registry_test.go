@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/driftline/driftline/services/normalize"
+	"github.com/driftline/driftline/services/normalize/normalizetest"
 )
 
 // The registry tests run against franz-go's srfake: an in-memory registry
@@ -24,20 +26,26 @@ import (
 // the package index this project can reach, and Confluent's own registry
 // needs Docker.
 
-func TestRegistryCachesSchemas(t *testing.T) {
-	reg := startRegistry(t)
-	var lookups atomic.Int64
+// countLookups counts the schema-by-id requests reg serves from now on.
+func countLookups(reg *srfake.Registry) *atomic.Int64 {
+	var n atomic.Int64
 	reg.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
 		if strings.HasPrefix(r.URL.Path, "/schemas/ids/") {
-			lookups.Add(1)
+			n.Add(1)
 		}
 		return false
 	})
+	return &n
+}
+
+func TestRegistryCachesSchemas(t *testing.T) {
+	reg := startRegistry(t)
+	lookups := countLookups(reg)
 	f := mustNew(t, Config{Registry: Registry{URLs: []string{reg.URL()}}})
 	s := samples(t)
 	for range 5 {
-		decodeOne(t, f, s["v1_confluent"])
-		decodeOne(t, f, s["v2_confluent"])
+		normalizetest.DecodeOne(t, f, s["v1_confluent"])
+		normalizetest.DecodeOne(t, f, s["v2_confluent"])
 	}
 	if n := lookups.Load(); n != 2 {
 		t.Errorf("%d registry lookups for two ids, want 2", n)
@@ -46,13 +54,7 @@ func TestRegistryCachesSchemas(t *testing.T) {
 
 func TestRegistryUnknownID(t *testing.T) {
 	reg := startRegistry(t)
-	var lookups atomic.Int64
-	reg.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
-		if strings.HasPrefix(r.URL.Path, "/schemas/ids/") {
-			lookups.Add(1)
-		}
-		return false
-	})
+	lookups := countLookups(reg)
 	f := mustNew(t, Config{Registry: Registry{URLs: []string{reg.URL()}, NotFoundTTL: time.Minute}})
 	now := time.Now()
 	f.registry.now = func() time.Time { return now }
@@ -76,7 +78,7 @@ func TestRegistryUnknownID(t *testing.T) {
 		t.Error("a not-found answer was forgotten before its TTL")
 	}
 	now = now.Add(time.Minute)
-	doc := decodeOne(t, f, rec)
+	doc := normalizetest.DecodeOne(t, f, rec)
 	if doc["tier"] != "gold" {
 		t.Errorf("late-registered schema: got %#v", doc)
 	}
@@ -134,7 +136,7 @@ func TestRegistryOutage(t *testing.T) {
 				t.Fatalf("got %v, want ErrRegistryUnavailable and no Failure", err)
 			}
 			down.Store(false)
-			if doc := decodeOne(t, f, s["v1_confluent"]); doc["request_id"] != "req-000042" {
+			if doc := normalizetest.DecodeOne(t, f, s["v1_confluent"]); doc["request_id"] != "req-000042" {
 				t.Errorf("after the outage: got %#v", doc)
 			}
 		})
@@ -162,7 +164,7 @@ func TestRegistryCacheBound(t *testing.T) {
 	f := mustNew(t, Config{Registry: Registry{URLs: []string{reg.URL()}, CacheSize: 3}})
 	b := body(t, v2, v2Native(6))
 	for id := uint32(300); id < 310; id++ {
-		decodeOne(t, f, confluent(id, b))
+		normalizetest.DecodeOne(t, f, confluent(id, b))
 		if n := len(f.registry.cache); n > 3 {
 			t.Fatalf("cache holds %d schemas, bound 3", n)
 		}
@@ -183,7 +185,7 @@ func TestRegistryTLS(t *testing.T) {
 	s := samples(t)
 
 	f := mustNew(t, Config{Registry: Registry{URLs: []string{srv.URL}, TLS: TLS{CAFile: ca}}})
-	if doc := decodeOne(t, f, s["v2_confluent"]); doc["tier"] != "gold" {
+	if doc := normalizetest.DecodeOne(t, f, s["v2_confluent"]); doc["tier"] != "gold" {
 		t.Errorf("over TLS: %#v", doc)
 	}
 	// Without the CA the certificate is not trusted: the registry is
@@ -201,13 +203,7 @@ func TestRegistryTLS(t *testing.T) {
 // (run with -race); each id is fetched once.
 func TestRegistryConcurrent(t *testing.T) {
 	reg := startRegistry(t)
-	var lookups atomic.Int64
-	reg.Intercept(func(_ http.ResponseWriter, r *http.Request) bool {
-		if strings.HasPrefix(r.URL.Path, "/schemas/ids/") {
-			lookups.Add(1)
-		}
-		return false
-	})
+	lookups := countLookups(reg)
 	f := mustNew(t, Config{Registry: Registry{URLs: []string{reg.URL()}}})
 	s := samples(t)
 	var wg sync.WaitGroup

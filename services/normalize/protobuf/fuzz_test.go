@@ -1,10 +1,9 @@
 package protobuf
 
 import (
-	"errors"
 	"testing"
 
-	"github.com/driftline/driftline/services/normalize"
+	"github.com/driftline/driftline/services/normalize/normalizetest"
 )
 
 // FuzzDocuments feeds arbitrary records to the user's message (with maps,
@@ -23,22 +22,8 @@ func FuzzDocuments(f *testing.F) {
 	f.Add([]byte{0x1a, 0x06, 0x08, 0xff, 0xff, 0xff, 0xff, 0x0f})          // ts seconds, truncated
 	f.Fuzz(func(t *testing.T, value []byte) {
 		for _, format := range formats {
-			docs, err := format.Documents(value)
-			if err != nil {
-				var fail *normalize.Failure
-				if !errors.As(err, &fail) {
-					t.Fatalf("%s: error is not a *normalize.Failure: %v", format.desc.FullName(), err)
-				}
-				if docs != nil {
-					t.Fatalf("documents returned with %v", err)
-				}
-				continue
-			}
-			if len(docs) != 1 {
-				t.Fatalf("%d documents", len(docs))
-			}
-			if err := documentTypes(docs[0]); err != nil {
-				t.Fatal(err)
+			if err := normalizetest.Outcome(format.Documents(value)); err != nil {
+				t.Fatalf("%s: %v", format.desc.FullName(), err)
 			}
 		}
 	})

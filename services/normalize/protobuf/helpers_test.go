@@ -1,12 +1,7 @@
 package protobuf
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,11 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/driftline/driftline/services/normalize"
 )
-
-var update = flag.Bool("update", false, "rewrite the sample records and golden files under testdata/")
 
 // Configs of the user's message in both versions and of Driftline's own
 // events.
@@ -180,103 +171,6 @@ func userFields(version, nFeatures int) map[string]any {
 	return f
 }
 
-// render writes a document with every leaf's Go type, keys sorted, one leaf
-// a line, so a golden file pins both values and types.
-func render(v any) string {
-	var b strings.Builder
-	var walk func(path string, v any)
-	walk = func(path string, v any) {
-		switch x := v.(type) {
-		case normalize.Document:
-			keys := make([]string, 0, len(x))
-			for k := range x {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			if len(keys) == 0 {
-				fmt.Fprintf(&b, "%s = {}\n", path)
-			}
-			for _, k := range keys {
-				walk(path+"."+k, x[k])
-			}
-		case []any:
-			if len(x) == 0 {
-				fmt.Fprintf(&b, "%s = []\n", path)
-			}
-			for i, e := range x {
-				walk(fmt.Sprintf("%s[%d]", path, i), e)
-			}
-		case time.Time:
-			fmt.Fprintf(&b, "%s = time.Time(%s)\n", path, x.Format(time.RFC3339Nano))
-		case []byte:
-			fmt.Fprintf(&b, "%s = []byte(%x)\n", path, x)
-		case nil:
-			fmt.Fprintf(&b, "%s = nil\n", path)
-		default:
-			fmt.Fprintf(&b, "%s = %T(%v)\n", path, x, x)
-		}
-	}
-	walk("$", v)
-	return b.String()
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
-// sample returns a committed sample record, first writing it with -update.
-func sample(t testing.TB, name string, gen func() []byte) []byte {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, gen(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	return b
-}
-
-// documentTypes reports the first value in v that is not a Document type.
-func documentTypes(v any) error {
-	switch x := v.(type) {
-	case nil, bool, string, float64, float32, int, int32, int64, uint32, uint64, []byte, time.Time:
-		return nil
-	case normalize.Document:
-		for k, e := range x {
-			if err := documentTypes(e); err != nil {
-				return fmt.Errorf("%s: %w", k, err)
-			}
-		}
-		return nil
-	case []any:
-		for i, e := range x {
-			if err := documentTypes(e); err != nil {
-				return fmt.Errorf("[%d]: %w", i, err)
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("%T is not a Document type", v)
-}
-
 func mustNew(t testing.TB, cfg Config) *Format {
 	t.Helper()
 	f, err := New(cfg)
@@ -284,19 +178,4 @@ func mustNew(t testing.TB, cfg Config) *Format {
 		t.Fatal(err)
 	}
 	return f.(*Format)
-}
-
-func decodeOne(t testing.TB, f normalize.Format, value []byte) normalize.Document {
-	t.Helper()
-	docs, err := f.Documents(value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(docs) != 1 {
-		t.Fatalf("got %d documents, want 1", len(docs))
-	}
-	if err := documentTypes(docs[0]); err != nil {
-		t.Fatal(err)
-	}
-	return docs[0]
 }

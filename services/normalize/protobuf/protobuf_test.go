@@ -12,18 +12,19 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/driftline/driftline/services/normalize"
+	"github.com/driftline/driftline/services/normalize/normalizetest"
 )
 
 // samples are committed records: the user's message written by a v1 and a
 // v2 producer, and Driftline's own events.
 func samples(t testing.TB) map[string][]byte {
 	return map[string][]byte{
-		"v1": sample(t, "user_v1.bin", func() []byte { return marshal(t, build(t, descriptor(t, userV1), userFields(1, 20))) }),
-		"v2": sample(t, "user_v2.bin", func() []byte { return marshal(t, build(t, descriptor(t, userV2), userFields(2, 20))) }),
-		"inference": sample(t, "inference_event.bin", func() []byte {
+		"v1": normalizetest.Sample(t, "user_v1.bin", func() []byte { return marshal(t, build(t, descriptor(t, userV1), userFields(1, 20))) }),
+		"v2": normalizetest.Sample(t, "user_v2.bin", func() []byte { return marshal(t, build(t, descriptor(t, userV2), userFields(2, 20))) }),
+		"inference": normalizetest.Sample(t, "inference_event.bin", func() []byte {
 			return marshal(t, build(t, descriptor(t, events("driftline.v1.InferenceEvent")), inferenceFields()))
 		}),
-		"label": sample(t, "label_event.bin", func() []byte {
+		"label": normalizetest.Sample(t, "label_event.bin", func() []byte {
 			return marshal(t, build(t, descriptor(t, events("driftline.v1.LabelEvent")), map[string]any{
 				"request_id": "req-000042", "class": "churn", "label_time": t0.Add(36 * time.Hour), "source": "crm",
 			}))
@@ -66,7 +67,7 @@ func TestDocumentsGolden(t *testing.T) {
 		{"label_event", "label", events("driftline.v1.LabelEvent")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			golden(t, c.name+".golden", render(decodeOne(t, mustNew(t, c.cfg), s[c.sample])))
+			normalizetest.Golden(t, c.name+".golden", normalizetest.Render(normalizetest.DecodeOne(t, mustNew(t, c.cfg), s[c.sample])))
 		})
 	}
 }
@@ -75,8 +76,8 @@ func TestDocumentsGolden(t *testing.T) {
 // version's descriptor.
 func TestEvolution(t *testing.T) {
 	s := samples(t)
-	newWithOld := decodeOne(t, mustNew(t, userV1), s["v2"])
-	oldWithNew := decodeOne(t, mustNew(t, userV2), s["v1"])
+	newWithOld := normalizetest.DecodeOne(t, mustNew(t, userV1), s["v2"])
+	oldWithNew := normalizetest.DecodeOne(t, mustNew(t, userV2), s["v1"])
 	for _, c := range []struct {
 		name    string
 		doc     normalize.Document
@@ -113,7 +114,7 @@ func TestEvolution(t *testing.T) {
 // "label".
 func TestCanonicalEvents(t *testing.T) {
 	s := samples(t)
-	inf := decodeOne(t, mustNew(t, events("driftline.v1.InferenceEvent")), s["inference"])
+	inf := normalizetest.DecodeOne(t, mustNew(t, events("driftline.v1.InferenceEvent")), s["inference"])
 	feats, _ := inf["features"].(normalize.Document)
 	want := map[string]any{"income": 52000.5, "tenure": int64(27), "contract": "month-to-month", "has_partner": false, "zero": 0.0, "missing": nil}
 	if len(feats) != len(want) {
@@ -138,7 +139,7 @@ func TestCanonicalEvents(t *testing.T) {
 		t.Errorf("proto3 scalars without presence should read as their zero values: %#v %#v", inf["schema_version"], inf["source"])
 	}
 
-	label := decodeOne(t, mustNew(t, events("driftline.v1.LabelEvent")), s["label"])
+	label := normalizetest.DecodeOne(t, mustNew(t, events("driftline.v1.LabelEvent")), s["label"])
 	if label["label"] != "churn" || label["class"] != "churn" {
 		t.Errorf("label oneof: %#v", label)
 	}
@@ -179,19 +180,12 @@ func TestFailures(t *testing.T) {
 		{"too deep", deepRec, normalize.ClassTooLarge},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			docs, err := f.Documents(c.value)
-			var fail *normalize.Failure
-			if !errors.As(err, &fail) {
-				t.Fatalf("got %v, %v; want a *normalize.Failure", docs, err)
-			}
-			if fail.Class != c.class {
-				t.Errorf("class %q (%v), want %q", fail.Class, err, c.class)
-			}
+			normalizetest.Fails(t, f, c.value, c.class)
 		})
 	}
 	// Within the limits the same nesting decodes.
 	cfg.MaxDepth = 64
-	doc := decodeOne(t, mustNew(t, cfg), deepRec)
+	doc := normalizetest.DecodeOne(t, mustNew(t, cfg), deepRec)
 	x, _ := doc["extra"].(normalize.Document)
 	for range 20 {
 		x, _ = x["n"].(normalize.Document)
@@ -249,7 +243,7 @@ func TestConfluentFraming(t *testing.T) {
 		{"ChurnScored is message 1 of scored.proto", user, s["v2"], frame(8, []int{1}, s["v2"])},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got, want := render(decodeOne(t, c.f, c.framed)), render(decodeOne(t, c.f, c.bare)); got != want {
+			if got, want := normalizetest.Render(normalizetest.DecodeOne(t, c.f, c.framed)), normalizetest.Render(normalizetest.DecodeOne(t, c.f, c.bare)); got != want {
 				t.Errorf("framed record decodes differently:\n%s\n%s", got, want)
 			}
 		})

@@ -164,7 +164,7 @@ func LoadViews(ctx context.Context, st store.Store, keys []window.ViewKey, merge
 				if to.After(k.End) {
 					to = k.End
 				}
-				if err := loadStates(ctx, st, keys[i:i+1], from, to, out[i:i+1], revisions[i:i+1], merge); err != nil {
+				if err := loadStates(ctx, st, keys, []int{i}, from, to, out, revisions, merge); err != nil {
 					return nil, err
 				}
 			}
@@ -178,17 +178,8 @@ func LoadViews(ctx context.Context, st store.Store, keys []window.ViewKey, merge
 	}
 	for _, rk := range order {
 		idx := groups[rk]
-		ks := make([]window.ViewKey, len(idx))
-		vs := make([]View, len(idx))
-		revs := make([]int64, len(idx))
-		for j, i := range idx {
-			ks[j], vs[j] = keys[i], out[i]
-		}
-		if err := loadStates(ctx, st, ks, keys[idx[0]].Start, keys[idx[0]].End, vs, revs, merge); err != nil {
+		if err := loadStates(ctx, st, keys, idx, keys[idx[0]].Start, keys[idx[0]].End, out, revisions, merge); err != nil {
 			return nil, err
-		}
-		for j, i := range idx {
-			out[i], revisions[i] = vs[j], revs[j]
 		}
 	}
 	for i := range out {
@@ -197,18 +188,24 @@ func LoadViews(ctx context.Context, st store.Store, keys []window.ViewKey, merge
 	return out, nil
 }
 
-// loadStates adds the windows in [from, to) of the series of keys (of one
-// family and window size) to their views vs, and the number of revisions
-// they went out under to revs, then merges each view that grew.
-func loadStates(ctx context.Context, st store.Store, keys []window.ViewKey, from, to time.Time, vs []View, revs []int64, merge Merger) error {
+// loadStates adds the windows in [from, to) of the series of keys[i], for
+// each i in idx (of one family and window size), to their views out[i],
+// and the number of revisions they went out under to revs[i], then merges
+// each view that grew.
+func loadStates(ctx context.Context, st store.Store, keys []window.ViewKey, idx []int, from, to time.Time, out []View, revs []int64, merge Merger) error {
 	type series struct{ model, version, variant, segment string }
-	at := make(map[series]int, len(keys))
-	tuples := make([]string, len(keys))
-	for i, k := range keys {
-		at[series{k.ModelID, k.ModelVersion, k.Variant, k.Segment}] = i
-		tuples[i] = "(" + store.Quote(k.ModelID) + ", " + store.Quote(k.ModelVersion) + ", " + store.Quote(k.Variant) + ", " +
-			store.Quote(k.Segment) + ")"
+	at := make(map[series][]int, len(idx))
+	tuples := make([]string, 0, len(idx))
+	for _, i := range idx {
+		k := keys[i]
+		sk := series{k.ModelID, k.ModelVersion, k.Variant, k.Segment}
+		if at[sk] == nil {
+			tuples = append(tuples, "("+store.Quote(k.ModelID)+", "+store.Quote(k.ModelVersion)+", "+store.Quote(k.Variant)+", "+
+				store.Quote(k.Segment)+")")
+		}
+		at[sk] = append(at[sk], i)
 	}
+	first := keys[idx[0]]
 	q := fmt.Sprintf(`
 SELECT model_id, model_version, variant, segment, window_start, revision, base64Encode(partials)
 FROM
@@ -222,12 +219,12 @@ FROM
     LIMIT 1 BY model_id, model_version, variant, segment, window_start, window_end
 )
 ORDER BY model_id, model_version, variant, segment, window_start`,
-		store.Quote(keys[0].Family), strings.Join(tuples, ", "), store.TimeLiteral(from), store.TimeLiteral(to), keys[0].Window.Milliseconds())
+		store.Quote(first.Family), strings.Join(tuples, ", "), store.TimeLiteral(from), store.TimeLiteral(to), first.Window.Milliseconds())
 	res, err := st.Query(ctx, q)
 	if err != nil {
 		return fmt.Errorf("read window states: %w", err)
 	}
-	grew := make([]bool, len(keys))
+	grew := map[int]bool{}
 	for _, r := range res.Rows {
 		if len(r) != 7 {
 			return fmt.Errorf("read window states: row of %d columns, want 7", len(r))
@@ -239,7 +236,7 @@ ORDER BY model_id, model_version, variant, segment, window_start`,
 				return fmt.Errorf("read window states: column %d: got %T, want a string", j, r[j])
 			}
 		}
-		i, ok := at[sk]
+		is, ok := at[sk]
 		if !ok {
 			return fmt.Errorf("read window states: a row of series %v, which was not asked for", sk)
 		}
@@ -259,19 +256,19 @@ ORDER BY model_id, model_version, variant, segment, window_start`,
 		if err != nil {
 			return fmt.Errorf("window state of %v %v: %w", sk, r[4], err)
 		}
-		vs[i].Partials = append(vs[i].Partials, got...)
-		vs[i].Windows++
-		revs[i] += rev + 1
-		grew[i] = true
+		for _, i := range is {
+			out[i].Partials = append(out[i].Partials, got...)
+			out[i].Windows++
+			revs[i] += rev + 1
+			grew[i] = true
+		}
 	}
 	if merge == nil {
 		return nil
 	}
-	for i := range vs {
-		if grew[i] {
-			if vs[i].Partials, err = merge.Merge(vs[i].Partials); err != nil {
-				return fmt.Errorf("merge window states: %w", err)
-			}
+	for i := range grew {
+		if out[i].Partials, err = merge.Merge(out[i].Partials); err != nil {
+			return fmt.Errorf("merge window states: %w", err)
 		}
 	}
 	return nil

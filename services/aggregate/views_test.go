@@ -18,10 +18,9 @@ import (
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/store/storetest"
 	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/services/stream/streamtest"
 	"github.com/driftline/driftline/services/window"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestStateRoundTrip(t *testing.T) {
@@ -88,16 +87,7 @@ type viewRun struct {
 }
 
 func newViewRun(t testing.TB, st store.Store, refs *drift.References, size time.Duration, views []window.View) *viewRun {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, stream.NewTopics("").Metrics()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prod.Close)
+	prod := streamtest.Producer(t, stream.NewTopics("").Metrics())
 	cfg := drifttest.Config(size)
 	cfg.Views = views
 	return &viewRun{t: t, l1: drifttest.NewLevel1(refs, cfg),
@@ -164,12 +154,10 @@ type row struct {
 // still equal to the hour-long window with that event in it.
 func TestHourViewEqualsOneHourWindow(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
-	prof, err := drifttest.Profile(r)
+	_, refs, err := drifttest.References(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs := drift.NewReferences()
-	refs.Put(prof)
 
 	st, _ := storetest.Open(t)
 	hour := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
@@ -252,12 +240,10 @@ func want(t *testing.T, st store.Store, from, to time.Time, key string) float64 
 // sliding hour at every window: read the twelve states, merge, compute.
 func BenchmarkHourView(b *testing.B) {
 	r := rand.New(rand.NewPCG(4, 4))
-	prof, err := drifttest.Profile(r)
+	_, refs, err := drifttest.References(r)
 	if err != nil {
 		b.Fatal(err)
 	}
-	refs := drift.NewReferences()
-	refs.Put(prof)
 	st, _ := storetest.Open(b)
 	hour := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	run := newViewRun(b, st, refs, 5*time.Minute, nil)
@@ -342,16 +328,7 @@ func TestLoadViewsKeepsSeriesApart(t *testing.T) {
 // them all, each once.
 func TestLevel2ComputesQueuedViews(t *testing.T) {
 	st, _ := storetest.Open(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, stream.NewTopics("").Metrics()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := streamtest.Producer(t, stream.NewTopics("").Metrics())
 	cfg := drifttest.Config(time.Minute)
 	cfg.Views = []window.View{{Span: 2 * time.Minute, Every: time.Minute}}
 	reg := prometheus.NewRegistry()

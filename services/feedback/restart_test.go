@@ -9,9 +9,8 @@ import (
 	"github.com/driftline/driftline/services/aggregate"
 	"github.com/driftline/driftline/services/store"
 	"github.com/driftline/driftline/services/stream"
+	"github.com/driftline/driftline/services/stream/streamtest"
 	"github.com/driftline/driftline/services/window"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // A performance window finished while a source partition was idle is
@@ -22,16 +21,7 @@ import (
 func TestWindowJoinedAgainAfterLevel2Restart(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, stream.NewTopics("").Metrics()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	prod := streamtest.Producer(t, stream.NewTopics("").Metrics())
 
 	w := baseTime()
 	var preds []store.Row

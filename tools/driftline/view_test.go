@@ -119,12 +119,10 @@ func runView(t *testing.T, args ...string) ([]viewOut, string) {
 // floating-point sums), sample count and verdict.
 func TestViewEqualsOneLongWindow(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
-	prof, err := drifttest.Profile(r)
+	prof, refs, err := drifttest.References(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs := drift.NewReferences()
-	refs.Put(prof)
 
 	hour := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	const parts = 3

@@ -41,6 +41,17 @@ func Profile(r *rand.Rand) (*schemas.ReferenceProfile, error) {
 	})
 }
 
+// References returns Profile(r) and a cache of profiles holding it.
+func References(r *rand.Rand) (*schemas.ReferenceProfile, *drift.References, error) {
+	p, err := Profile(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	refs := drift.NewReferences()
+	refs.Put(p)
+	return p, refs, nil
+}
+
 // Event is an event and the source partition it is read from.
 type Event struct {
 	Partition int32

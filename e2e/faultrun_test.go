@@ -65,17 +65,9 @@ func faultConfig(name string, brokers []string, w synth.Options) pipeline.Config
 // views and the last three minutes at every one-minute window; those that
 // lie wholly in the reported windows end at minutes 3, 4, 5 and 6.
 const (
-	faultViews     = "3m,3m/1m"
-	faultViewSpan  = 3 * time.Minute
-	faultViewCount = 4
+	faultViews    = "3m,3m/1m"
+	faultViewSpan = 3 * time.Minute
 )
-
-// reportedViews is the SQL condition selecting the views of the reported
-// windows.
-func (r *faultRun) reportedViews() string {
-	return fmt.Sprintf("window_start >= toDateTime64(%d, 3, 'UTC') AND window_end <= toDateTime64(%d, 3, 'UTC')",
-		r.world.Start.Unix(), r.world.Start.Add(r.world.Duration).Unix())
-}
 
 // faultRun is one run of the pipeline on the shared broker with a fresh
 // chDB directory: the same input, produced by the test, with a fault
@@ -295,7 +287,7 @@ FROM metrics_latest WHERE `+demo.Reported(r.world))
 	}
 	views, err := r.rows(ctx, `SELECT model_id, model_version, variant, family, metric, feature, segment,
 	toUnixTimestamp64Milli(window_start), value, sample_count, detected, toUnixTimestamp64Milli(window_end), windows
-FROM metric_views_latest WHERE `+r.reportedViews())
+FROM metric_views_latest WHERE `+demo.ReportedViews(r.world, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -358,9 +350,8 @@ WHERE model_id = %s AND segment = '' AND %s AND metric IN ('event_count', 'predi
 	}
 	// The views, by the same count metrics.
 	res, err = r.query(ctx, fmt.Sprintf(`SELECT family, count() FROM metric_views_latest
-WHERE model_id = %s AND segment = '' AND %s AND metric IN ('event_count', 'predictions', 'pairs')
-  AND dateDiff('second', window_start, window_end) = %d GROUP BY family`,
-		store.Quote(r.world.ModelID), r.reportedViews(), int(faultViewSpan.Seconds())))
+WHERE model_id = %s AND segment = '' AND %s AND metric IN ('event_count', 'predictions', 'pairs') GROUP BY family`,
+		store.Quote(r.world.ModelID), demo.ReportedViews(r.world, faultViewSpan)))
 	if err != nil {
 		return false, "", err
 	}
@@ -373,13 +364,14 @@ WHERE model_id = %s AND segment = '' AND %s AND metric IN ('event_count', 'predi
 	if err != nil {
 		return false, "", err
 	}
+	nviews := int64(demo.SlidingViews(r.world, faultViewSpan))
 	state := fmt.Sprintf("windows ops %d/%d performance %d/%d shadow %d/%d; views ops %d/%d performance %d/%d shadow %d/%d; "+
 		"predictions %d/%d, labels %d/%d, dead letters %d/%d",
 		got["ops"], 2*windows, got["performance"], 2*windows, got["shadow"], windows,
-		views["ops"], 2*faultViewCount, views["performance"], 2*faultViewCount, views["shadow"], faultViewCount,
+		views["ops"], 2*nviews, views["performance"], 2*nviews, views["shadow"], nviews,
 		c.predictionIDs, r.truth.Inferences, c.labelIDs, r.truth.Labels, c.deadOffsets, r.truth.Malformed)
 	done := got["ops"] >= 2*windows && got["performance"] >= 2*windows && got["shadow"] >= windows &&
-		views["ops"] >= 2*faultViewCount && views["performance"] >= 2*faultViewCount && views["shadow"] >= faultViewCount &&
+		views["ops"] >= 2*nviews && views["performance"] >= 2*nviews && views["shadow"] >= nviews &&
 		c.predictionIDs >= int64(r.truth.Inferences) && c.labelIDs >= int64(r.truth.Labels) && c.deadOffsets >= int64(r.truth.Malformed)
 	return done, state, nil
 }

@@ -53,7 +53,7 @@ func runPipeline(t *testing.T, brokers []string) {
 			              WHERE family = 'shadow' AND metric = 'agreement_rate' AND ` + demo.Reported(world),
 			"views": `SELECT variant, metric, feature, toUnixTimestamp64Milli(window_start), value, detected, sample_count, windows
 			          FROM metric_views_latest
-			          WHERE (metric IN ('accuracy', 'agreement_rate') AND feature = '' OR metric = 'drift_score') AND ` + demo.ReportedViews(world),
+			          WHERE (metric IN ('accuracy', 'agreement_rate') AND feature = '' OR metric = 'drift_score') AND ` + demo.ReportedViews(world, time.Hour),
 			"predictions": `SELECT uniqExact(event_id) FROM predictions`,
 			"deadletters": `SELECT error_class, source_topic FROM deadletters ORDER BY source_offset`,
 		} {
@@ -182,7 +182,7 @@ func runPipeline(t *testing.T, brokers []string) {
 // last hour, mostly after it, finds the injected feature and only it.
 func checkHourViews(t *testing.T, world synth.Options, truth synth.Truth, views *store.Result) {
 	t.Helper()
-	n := demo.HourViews(world)
+	n := demo.SlidingViews(world, time.Hour)
 	perWindow := int(time.Hour / world.Window)
 	count := map[string]int{}
 	lastDrifted := map[string]bool{}

@@ -152,7 +152,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	fmt.Fprintf(out, "  produced %d/%d records\n", len(recs), len(recs))
 
 	// Wait for every window of every family, and for the dead letters.
-	hours := HourViews(w)
+	hours := SlidingViews(w, time.Hour)
 	want := map[string]int{"ops": windows * 2, "performance": windows * 2, "shadow": windows,
 		"views": hours * 5} // ops and performance of two variants, shadow of one
 	for {
@@ -161,7 +161,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, err
 		}
 		if got["views"], err = count(ctx, st.Store, fmt.Sprintf(`SELECT count() FROM metric_views_latest
-WHERE model_id = %s AND metric IN ('event_count', 'predictions', 'pairs') AND %s`, store.Quote(w.ModelID), ReportedViews(w))); err != nil {
+WHERE model_id = %s AND metric IN ('event_count', 'predictions', 'pairs') AND %s`, store.Quote(w.ModelID), ReportedViews(w, time.Hour))); err != nil {
 			return nil, err
 		}
 		dead, err := count(ctx, st.Store, "SELECT count() FROM deadletters")
@@ -266,20 +266,24 @@ func Reported(w synth.Options) string {
 		w.Start.Unix(), w.Start.Add(w.Duration).Unix())
 }
 
-// HourViews is the number of sliding one-hour views (the last hour at
-// every window) that lie wholly in the windows a run reports on.
-func HourViews(w synth.Options) int {
-	if w.Duration < time.Hour {
+// SlidingViews is the number of sliding views of span, one ending at
+// every window, that lie wholly in the windows a run reports on.
+func SlidingViews(w synth.Options, span time.Duration) int {
+	if w.Duration < span || w.Window <= 0 {
 		return 0
 	}
-	return int((w.Duration-time.Hour)/w.Window) + 1
+	return int((w.Duration-span)/w.Window) + 1
 }
 
-// ReportedViews is the SQL condition selecting the sliding one-hour views
-// that lie wholly in the windows a run reports on.
-func ReportedViews(w synth.Options) string {
-	return fmt.Sprintf("window_start >= toDateTime64(%d, 3, 'UTC') AND window_end <= toDateTime64(%d, 3, 'UTC') AND dateDiff('second', window_start, window_end) = 3600",
+// ReportedViews is the SQL condition selecting the views of span (of any
+// span if 0) that lie wholly in the windows a run reports on.
+func ReportedViews(w synth.Options, span time.Duration) string {
+	cond := fmt.Sprintf("window_start >= toDateTime64(%d, 3, 'UTC') AND window_end <= toDateTime64(%d, 3, 'UTC')",
 		w.Start.Unix(), w.Start.Add(w.Duration).Unix())
+	if span > 0 {
+		cond += fmt.Sprintf(" AND dateDiff('millisecond', window_start, window_end) = %d", span.Milliseconds())
+	}
+	return cond
 }
 
 func count(ctx context.Context, st store.Store, q string) (int, error) {
